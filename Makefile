@@ -1,0 +1,41 @@
+# The two set-up commands: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/outbound
+export REDIS_URL_TEST    ?= redis://127.0.0.1:6379/15
+
+.PHONY: demo test lint bench-import install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel setuptools
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install -q -e '.[dev,demo]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the demo: embedded SQLite and Redis, a demo org, key, admin user and data; serves :8000.
+demo: install
+	$(PY) scripts/demo.py
+
+## Run the whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, local defaults).
+test: install
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
+	  $(PY) scripts/check_services.py
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
+	  SECRET_KEY=test-secret $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench-import: install
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
+	  SECRET_KEY=bench-secret $(PY) bench/import_prospects.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

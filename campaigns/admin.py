@@ -1,0 +1,83 @@
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+
+from campaigns.models import Campaign
+from orgs.admin_scoping import OrgScopedAdmin
+from prospects.importing import ImportFileError, prospects_import
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV with a header row: phone (required), phone2…, "
+        "first_name, last_name, email, timezone; other columns become "
+        "attributes."
+    )
+
+
+@admin.register(Campaign)
+class CampaignAdmin(OrgScopedAdmin):
+    list_display = (
+        "name",
+        "organization",
+        "channel",
+        "status",
+        "pause_reason",
+        "calls_per_second",
+        "priority",
+        "created_at",
+    )
+    list_filter = ("status", "channel", "organization")
+    search_fields = ("name",)
+    readonly_fields = (
+        "status",
+        "pause_reason",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "finished_at",
+    )
+    change_form_template = "admin/campaigns/campaign/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/import/",
+                self.admin_site.admin_view(self.import_view),
+                name="campaigns_campaign_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request, pk):
+        campaign = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, campaign):
+            return redirect("admin:index")
+        form = ImportForm(request.POST or None, request.FILES or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = prospects_import(campaign=campaign, fileobj=request.FILES["file"])
+            except ImportFileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                self.message_user(
+                    request,
+                    f"Imported {result['imported']}, suppressed {result['suppressed']}, "
+                    f"duplicates {result['duplicates']}, errors {result['error_count']}.",
+                    messages.SUCCESS if not result["error_count"] else messages.WARNING,
+                )
+        return render(
+            request,
+            "admin/campaigns/campaign/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "campaign": campaign,
+                "form": form,
+                "result": result,
+                "title": f"Import prospects into {campaign}",
+                "back_url": reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+            },
+        )

@@ -1,0 +1,17 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from campaigns.api.views import CampaignViewSet, ConcurrencySettingsView
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+
+urlpatterns = [
+    path(
+        "campaign/concurrency-settings",
+        ConcurrencySettingsView.as_view(),
+        name="concurrency-settings",
+    ),
+    path("campaign/concurrency-settings/", ConcurrencySettingsView.as_view()),
+    *router.urls,
+]

@@ -1,0 +1,39 @@
+"""Shape checks for a campaign's JSON settings (calling windows, caller-ID filter)."""
+
+import re
+
+from django.core.exceptions import ValidationError
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+def validate_calling_windows(value) -> None:
+    if not isinstance(value, list):
+        raise ValidationError(
+            'Expected a list of {"days": [...], "start": "HH:MM", "end": "HH:MM"}.'
+        )
+    for i, window in enumerate(value):
+        where = f"window {i}"
+        if not isinstance(window, dict) or set(window) - {"days", "start", "end"}:
+            raise ValidationError(f'{where}: expected keys "days", "start", "end".')
+        days = window.get("days", list(DAYS))
+        if not isinstance(days, list) or not days or any(d not in DAYS for d in days):
+            raise ValidationError(f"{where}: days must be a non-empty list of {', '.join(DAYS)}.")
+        start, end = window.get("start"), window.get("end")
+        for name, t in (("start", start), ("end", end)):
+            if not isinstance(t, str) or not _HHMM.match(t):
+                raise ValidationError(f"{where}: {name} must be HH:MM (24-hour).")
+        if start >= end:
+            raise ValidationError(f"{where}: start must be before end.")
+
+
+def validate_caller_id_filter(value) -> None:
+    if not isinstance(value, dict) or set(value) - {"area_codes", "regions"}:
+        raise ValidationError('Expected {"area_codes": ["415", ...], "regions": ["US", ...]}.')
+    for code in value.get("area_codes", []):
+        if not (isinstance(code, str) and code.isdigit() and 2 <= len(code) <= 4):
+            raise ValidationError(f"area code {code!r} must be 2-4 digits.")
+    for region in value.get("regions", []):
+        if not (isinstance(region, str) and len(region) == 2 and region.isalpha()):
+            raise ValidationError(f"region {region!r} must be a two-letter region code.")

@@ -1,0 +1,25 @@
+"""Periodic tasks the code defines. `setup_periodic_tasks` registers them in django-celery-beat.
+
+Each entry: the beat entry's name, the task's stable name, its interval in seconds, and an
+optional queue. Later features append theirs here so one idempotent command installs them all.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    name: str
+    task: str
+    every_seconds: float
+    description: str = ""
+
+
+PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
+    PeriodicTask(
+        name="prospects: release stale claims",
+        task="campaigns.dialer.release_stale_claims",
+        every_seconds=60,
+        description="Prospects claimed longer than PROSPECT_LOCK_TIMEOUT_SECONDS are re-queued.",
+    ),
+)

@@ -1,0 +1,42 @@
+"""The Celery app: named queues, routing by configuration, JSON only, time limits everywhere."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("outbound")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# The queues, named in one place. Workers subscribe by name (`celery worker -Q dialer,sms`).
+QUEUES = ("dialer", "sms", "webhooks", "health", "stats", "default")
+
+# Routing by task-name prefix; a task's `name=` is its deployment contract.
+TASK_ROUTES = {
+    "campaigns.dialer.*": {"queue": "dialer"},
+    "campaigns.sms.*": {"queue": "sms"},
+    "messaging.webhooks.*": {"queue": "webhooks"},
+    "dids.health.*": {"queue": "health"},
+    "campaigns.stats.*": {"queue": "stats"},
+    "*": {"queue": "default"},
+}
+
+# Soft and hard time limits for every task come from settings (CELERY_TASK_*_TIME_LIMIT);
+# tasks with other needs set their own.
+app.conf.update(
+    task_queues=[Queue(name) for name in QUEUES],
+    task_default_queue="default",
+    task_routes=TASK_ROUTES,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=4,
+    broker_connection_retry_on_startup=True,
+    beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+    timezone="UTC",
+)
+app.autodiscover_tasks()

@@ -1,0 +1,130 @@
+"""Tenants, their operators and their API keys."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+CONCURRENCY_LIMIT_MIN = 1
+CONCURRENCY_LIMIT_MAX = 10_000
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    # Simultaneous calls this org may have (claimed + in flight), shared fairly by the dialer.
+    concurrency_limit = models.PositiveIntegerField(
+        default=10,
+        validators=[
+            MinValueValidator(CONCURRENCY_LIMIT_MIN),
+            MaxValueValidator(CONCURRENCY_LIMIT_MAX),
+        ],
+    )
+    # Region used to parse numbers written without a country code (ISO 3166 alpha-2).
+    default_region = models.CharField(max_length=2, default="US")
+    default_timezone = models.CharField(max_length=64, default="America/New_York")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints = [
+            models.CheckConstraint(
+                name="org_concurrency_limit_range",
+                condition=Q(concurrency_limit__gte=CONCURRENCY_LIMIT_MIN)
+                & Q(concurrency_limit__lte=CONCURRENCY_LIMIT_MAX),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.default_timezone)
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"  # manages the org, its members and keys
+        ADMIN = "admin"  # runs campaigns, imports, caller IDs
+        VIEWER = "viewer"  # reads only
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ADMIN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("user", "organization"), name="membership_user_org"),
+            models.CheckConstraint(
+                name="membership_role_valid", condition=Q(role__in=["owner", "admin", "viewer"])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class Scope(models.TextChoices):
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_MANAGE = "campaigns:manage"
+    PROSPECTS_READ = "prospects:read"
+    PROSPECTS_MANAGE = "prospects:manage"
+    DIDS_READ = "dids:read"
+    DIDS_MANAGE = "dids:manage"
+    SUPPRESSION_READ = "suppression:read"
+    SUPPRESSION_MANAGE = "suppression:manage"
+    CONCURRENCY_READ = "concurrency:read"
+    CONCURRENCY_MANAGE = "concurrency:manage"
+    EVENTS_READ = "events:read"
+
+
+ALL_SCOPES: tuple[str, ...] = tuple(Scope.values)
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self):
+        return self.filter(revoked_at__isnull=True, organization__is_active=True)
+
+
+class ApiKey(models.Model):
+    """A secret shown once; only its SHA-256 is stored, found by its public prefix."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    hashed_key = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

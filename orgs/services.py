@@ -1,0 +1,109 @@
+"""Writes for tenants and API keys."""
+
+import hashlib
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from orgs.models import (
+    ALL_SCOPES,
+    CONCURRENCY_LIMIT_MAX,
+    CONCURRENCY_LIMIT_MIN,
+    ApiKey,
+    Organization,
+)
+
+API_KEY_PREFIX_LEN = 8
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def parse_scopes(text: str) -> list[str]:
+    """`all` or a comma-separated list of known scopes; unknown ones raise ValidationError."""
+    if text.strip() == "all":
+        return list(ALL_SCOPES)
+    scopes = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise ValidationError(
+            f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(ALL_SCOPES)}, or 'all'."
+        )
+    if not scopes:
+        raise ValidationError("At least one scope is required.")
+    return sorted(set(scopes))
+
+
+def org_create(
+    *,
+    name: str,
+    slug: str,
+    concurrency_limit: int = 10,
+    default_region: str = "US",
+    default_timezone: str = "America/New_York",
+) -> Organization:
+    org = Organization(
+        name=name,
+        slug=slug,
+        concurrency_limit=concurrency_limit,
+        default_region=default_region.upper(),
+        default_timezone=default_timezone,
+    )
+    org.full_clean()
+    org.save()
+    return org
+
+
+def org_set_concurrency_limit(*, org: Organization, limit: int) -> Organization:
+    if not CONCURRENCY_LIMIT_MIN <= limit <= CONCURRENCY_LIMIT_MAX:
+        raise ValidationError(
+            {
+                "concurrency_limit": f"Must be between {CONCURRENCY_LIMIT_MIN} and "
+                f"{CONCURRENCY_LIMIT_MAX}."
+            }
+        )
+    Organization.objects.filter(pk=org.pk).update(concurrency_limit=limit)
+    org.concurrency_limit = limit
+    return org
+
+
+def api_key_create(*, org: Organization, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+    """Create a key; returns it with the raw secret, which is never stored and shown once."""
+    unknown = set(scopes) - set(ALL_SCOPES)
+    if unknown:
+        raise ValidationError(f"Unknown scope(s): {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        while True:
+            prefix = secrets.token_hex(API_KEY_PREFIX_LEN // 2)
+            if not ApiKey.objects.filter(prefix=prefix).exists():
+                break
+        raw = f"ob_{prefix}_{secrets.token_urlsafe(32)}"
+        key = ApiKey.objects.create(
+            organization=org,
+            name=name,
+            prefix=prefix,
+            hashed_key=hash_api_key(raw),
+            scopes=sorted(set(scopes)),
+        )
+    return key, raw
+
+
+def api_key_revoke(*, key: ApiKey) -> bool:
+    """Revoke a key; returns False when it was already revoked."""
+    now = timezone.now()
+    updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+    if updated:
+        key.revoked_at = now
+    return bool(updated)
+
+
+def api_key_touch(*, key: ApiKey, min_interval_seconds: int = 60) -> None:
+    """Record use at most once a minute per key, so authentication costs no write per request."""
+    now = timezone.now()
+    if key.last_used_at and (now - key.last_used_at).total_seconds() < min_interval_seconds:
+        return
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    key.last_used_at = now

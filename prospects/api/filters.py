@@ -1,0 +1,17 @@
+import django_filters
+
+from prospects.models import Prospect, Suppression
+
+
+class ProspectFilter(django_filters.FilterSet):
+    class Meta:
+        model = Prospect
+        fields = {"campaign": ["exact"], "status": ["exact", "in"]}
+
+
+class SuppressionFilter(django_filters.FilterSet):
+    e164 = django_filters.CharFilter()
+
+    class Meta:
+        model = Suppression
+        fields = {"reason": ["exact"]}

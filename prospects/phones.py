@@ -1,0 +1,202 @@
+"""Phone-number normalisation to E.164 with its possible time zones, fast enough for bulk import.
+
+The results are exactly phonenumbers' own (parse, is_valid_number, E.164 format,
+time_zones_for_number). The speed comes from the shape of the +1 (NANP) metadata: for a
+ten-digit national number, every validity pattern, region prefix and time-zone prefix is
+decided by the first six digits (NPA-NXX), except for a few prefixes where some pattern
+looks further. Those "deep" prefixes are found once, soundly, by expanding the metadata's
+regular expressions into sequences of digit classes (`_deep_nanp_prefixes`); a number whose
+prefix is not deep gets the cached verdict of its first six digits, every other number takes
+the library's full path. `bench/import_prospects.py` re-checks a sample against the plain
+library calls.
+"""
+
+import functools
+import itertools
+import re._constants as sre_c
+import re._parser as sre_parse
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+from phonenumbers.tzdata import TIMEZONE_DATA
+
+# Characters people put between digits; removed before the fast path looks at a number.
+_FORMATTING = str.maketrans("", "", " ()-./\t\u00a0")
+_NANP_LEADING = frozenset("23456789")
+_DIGITS = frozenset("0123456789")
+_NATIONAL_LEN = 10
+_DECIDING_LENGTHS = (4, 5, 6)
+_MAX_SEQUENCES = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedNumber:
+    e164: str
+    time_zones: tuple[str, ...]
+
+
+class PhoneNormalizer:
+    """Normalises numbers written for one default region. Not thread-safe; cheap to create."""
+
+    def __init__(self, default_region: str):
+        self.region = (default_region or "US").upper()
+        # Bare ten- or eleven-digit forms take the fast path only where the library reads them
+        # as +1 numbers whatever their digits (the US general pattern admits every [2-9]\d{9}).
+        self.bare_nanp = self.region == "US"
+        self._deep = _deep_nanp_prefixes()
+        # A deciding prefix -> time zones of the valid numbers it starts, or None when invalid.
+        self._verdicts: dict[str, tuple[str, ...] | None] = {}
+
+    def normalize(self, raw: str) -> NormalizedNumber | None:
+        """The number in E.164 with its time zones, or None when it is not a valid number."""
+        text = raw.strip()
+        if not text:
+            return None
+        plus = text.startswith("+")
+        digits = (text[1:] if plus else text).translate(_FORMATTING)
+        national = None
+        if self._deep is not None and digits.isascii() and digits.isdigit():
+            n = len(digits)
+            if n == 11 and digits[0] == "1" and (plus or self.bare_nanp):
+                national = digits[1:]
+            elif n == 10 and not plus and self.bare_nanp:
+                national = digits
+        if national is not None and national[0] in _NANP_LEADING:
+            for length, deep in self._deep:
+                prefix = national[:length]
+                if prefix in deep:
+                    continue
+                try:
+                    zones = self._verdicts[prefix]
+                except KeyError:
+                    result = self._full("+1" + national)
+                    zones = self._verdicts[prefix] = result.time_zones if result else None
+                return None if zones is None else NormalizedNumber("+1" + national, zones)
+            return self._full("+1" + national)
+        return self._full(text)
+
+    def _full(self, text: str) -> NormalizedNumber | None:
+        try:
+            number = phonenumbers.parse(text, self.region)
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_valid_number(number):
+            return None
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return NormalizedNumber(e164, tuple(pn_timezone.time_zones_for_number(number)))
+
+
+def normalize_one(raw: str, *, region: str = "US") -> NormalizedNumber | None:
+    return PhoneNormalizer(region).normalize(raw)
+
+
+# --- The metadata analysis ----------------------------------------------------------------
+
+
+def _expand(items, budget: list[int]) -> list[tuple[frozenset, ...]]:
+    """A regex parse tree (digits only) as the list of digit-class sequences it matches."""
+    seqs: list[tuple[frozenset, ...]] = [()]
+    for op, arg in items:
+        if op is sre_c.LITERAL:
+            parts = [(frozenset(chr(arg)),)]
+        elif op is sre_c.IN:
+            parts = [(_class(arg),)]
+        elif op is sre_c.BRANCH:
+            parts = [s for branch in arg[1] for s in _expand(branch, budget)]
+        elif op is sre_c.SUBPATTERN:
+            parts = _expand(arg[-1], budget)
+        elif op in (sre_c.MAX_REPEAT, sre_c.MIN_REPEAT):
+            low, high, sub = arg
+            if high is sre_c.MAXREPEAT or high > _NATIONAL_LEN:
+                high = _NATIONAL_LEN
+            inner = _expand(sub, budget)
+            parts = []
+            for k in range(low, high + 1):
+                parts.extend(tuple(itertools.chain(*c)) for c in itertools.product(inner, repeat=k))
+        elif op is sre_c.AT:
+            continue  # anchors: the callers already match whole numbers or prefixes
+        else:
+            raise ValueError(f"unsupported pattern element {op}")
+        seqs = [s + p for s in seqs for p in parts if len(s) + len(p) <= _NATIONAL_LEN]
+        budget[0] -= len(seqs)
+        if budget[0] < 0:
+            raise ValueError("pattern too large to expand")
+    return seqs
+
+
+def _class(items) -> frozenset:
+    chars: set[str] = set()
+    negate = False
+    for op, arg in items:
+        if op is sre_c.LITERAL:
+            chars.add(chr(arg))
+        elif op is sre_c.RANGE:
+            chars.update(chr(c) for c in range(arg[0], arg[1] + 1))
+        elif op is sre_c.CATEGORY and arg is sre_c.CATEGORY_DIGIT:
+            chars.update(_DIGITS)
+        elif op is sre_c.NEGATE:
+            negate = True
+        else:
+            raise ValueError(f"unsupported class element {op}")
+    return frozenset(_DIGITS - chars if negate else chars & _DIGITS)
+
+
+def _nanp_patterns() -> list[tuple[str, bool]]:
+    """Every pattern the library consults for a +1 number: (pattern, is_prefix_match)."""
+    out = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]:
+        md = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if md.leading_digits:
+            out.append((md.leading_digits, True))
+        for desc in (
+            md.general_desc,
+            md.fixed_line,
+            md.mobile,
+            md.toll_free,
+            md.premium_rate,
+            md.shared_cost,
+            md.personal_number,
+            md.voip,
+            md.pager,
+            md.uan,
+            md.voicemail,
+        ):
+            if desc is not None and desc.national_number_pattern:
+                out.append((desc.national_number_pattern, False))
+    return out
+
+
+@functools.cache
+def _deep_nanp_prefixes() -> tuple[tuple[int, frozenset[str]], ...] | None:
+    """For each deciding length k, the k-digit prefixes whose verdict may depend on later digits.
+
+    A time-zone key longer than k, or a class sequence of a whole-number pattern (length 10)
+    or of a prefix pattern (any length) that constrains a digit past the k-th, makes every
+    k-digit prefix it admits "deep" at k. A
+    prefix admitted by no such sequence is decided, for every pattern the library consults, by
+    its k digits alone. None (the analysis does not apply) disables the fast path.
+    """
+    tz_national = [k[1:] for k in TIMEZONE_DATA if k.startswith("1")]
+    if max(map(len, tz_national)) > _DECIDING_LENGTHS[-1]:
+        return None
+    lengths = _DECIDING_LENGTHS
+    deep: dict[int, set[str]] = {k: set() for k in lengths}
+    # The time-zone table is a longest-prefix map: a longer key below a prefix makes it deep.
+    for key in tz_national:
+        for k in lengths:
+            if len(key) > k:
+                deep[k].add(key[:k])
+    try:
+        for pattern, is_prefix in _nanp_patterns():
+            for seq in _expand(sre_parse.parse(pattern), [_MAX_SEQUENCES]):
+                if not is_prefix and len(seq) != _NATIONAL_LEN:
+                    continue
+                for k in lengths:
+                    if all(cls == _DIGITS for cls in seq[k:]):
+                        continue
+                    head = seq[:k] + (_DIGITS,) * max(0, k - len(seq))
+                    deep[k].update("".join(p) for p in itertools.product(*map(sorted, head)))
+    except ValueError:
+        return None
+    return tuple((k, frozenset(deep[k])) for k in lengths)

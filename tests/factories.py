@@ -1,0 +1,67 @@
+import factory
+
+from campaigns.models import Campaign
+from dids.models import Did
+from orgs.models import ALL_SCOPES, Organization
+from orgs.services import api_key_create
+from prospects.models import Prospect, ProspectPhone, Suppression
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"Org {n}")
+    slug = factory.Sequence(lambda n: f"org-{n}")
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+
+
+class ProspectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Prospect
+
+    campaign = factory.SubFactory(CampaignFactory)
+    organization = factory.SelfAttribute("campaign.organization")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+
+
+class ProspectPhoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProspectPhone
+
+    prospect = factory.SubFactory(ProspectFactory)
+    campaign = factory.SelfAttribute("prospect.campaign")
+    position = 0
+    e164 = factory.Sequence(lambda n: f"+1415555{n % 10000:04d}")
+    time_zones = factory.LazyFunction(lambda: ["America/Los_Angeles"])
+
+
+class SuppressionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Suppression
+
+    organization = factory.SubFactory(OrganizationFactory)
+    e164 = factory.Sequence(lambda n: f"+1212555{n % 10000:04d}")
+    reason = Suppression.Reason.DNC
+
+
+class DidFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Did
+
+    organization = factory.SubFactory(OrganizationFactory)
+    e164 = factory.Sequence(lambda n: f"+1415666{n % 10000:04d}")
+    area_code = "415"
+    region = "US"
+
+
+def make_key(org, scopes=ALL_SCOPES) -> str:
+    return api_key_create(org=org, name="test", scopes=list(scopes))[1]
