@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -26,7 +26,7 @@ TASK_ROUTES = {
 # Soft and hard time limits for every task come from settings (CELERY_TASK_*_TIME_LIMIT);
 # tasks with other needs set their own.
 app.conf.update(
-    task_queues=[Queue(name) for name in QUEUES],
+    task_queues=[Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES],
     task_default_queue="default",
     task_routes=TASK_ROUTES,
     task_serializer="json",
