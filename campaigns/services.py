@@ -13,7 +13,9 @@ def prospects_release_stale_claims(*, older_than_seconds: int | None = None) -> 
 
     One conditional UPDATE: a prospect whose claim was refreshed in the meantime is untouched.
     """
-    seconds = older_than_seconds or settings.PROSPECT_LOCK_TIMEOUT_SECONDS
+    seconds = (
+        settings.PROSPECT_LOCK_TIMEOUT_SECONDS if older_than_seconds is None else older_than_seconds
+    )
     cutoff = timezone.now() - timedelta(seconds=seconds)
     return Prospect.objects.filter(status=Prospect.Status.DIALING, locked_at__lt=cutoff).update(
         status=Prospect.Status.QUEUED, locked_by="", locked_at=None, next_attempt_at=timezone.now()

@@ -31,6 +31,9 @@ def validate_calling_windows(value) -> None:
 def validate_caller_id_filter(value) -> None:
     if not isinstance(value, dict) or set(value) - {"area_codes", "regions"}:
         raise ValidationError('Expected {"area_codes": ["415", ...], "regions": ["US", ...]}.')
+    for key in ("area_codes", "regions"):
+        if not isinstance(value.get(key, []), list):
+            raise ValidationError(f"{key} must be a list.")
     for code in value.get("area_codes", []):
         if not (isinstance(code, str) and code.isdigit() and 2 <= len(code) <= 4):
             raise ValidationError(f"area code {code!r} must be 2-4 digits.")

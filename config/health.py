@@ -30,7 +30,8 @@ def _redis() -> str | None:
 def _broker() -> str | None:
     try:
         with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+            # One attempt: kombu sleeps `interval_start` (2 s) before each retry.
+            conn.ensure_connection(max_retries=0, timeout=2)
     except Exception as exc:  # noqa: BLE001 - kombu raises transport-specific errors
         return str(exc) or exc.__class__.__name__
     return None

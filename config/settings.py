@@ -152,10 +152,6 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Campaigns, prospects, caller IDs and suppression for outbound voice and SMS.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer"}},
-    },
-    "SECURITY": [{"ApiKey": []}],
 }
 
 # --- Celery --------------------------------------------------------------------------------

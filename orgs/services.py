@@ -2,7 +2,9 @@
 
 import hashlib
 import secrets
+import zoneinfo
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -52,7 +54,17 @@ def org_create(
         default_region=default_region.upper(),
         default_timezone=default_timezone,
     )
-    org.full_clean()
+    errors: dict[str, list[str]] = {}
+    try:
+        org.full_clean()
+    except ValidationError as exc:
+        errors = exc.message_dict
+    if org.default_region not in phonenumbers.SUPPORTED_REGIONS:
+        errors.setdefault("default_region", []).append("Not a known region code (e.g. US, GB).")
+    if org.default_timezone not in zoneinfo.available_timezones():
+        errors.setdefault("default_timezone", []).append("Not an IANA time zone.")
+    if errors:
+        raise ValidationError(errors)
     org.save()
     return org
 

@@ -65,3 +65,11 @@ class DidFactory(factory.django.DjangoModelFactory):
 
 def make_key(org, scopes=ALL_SCOPES) -> str:
     return api_key_create(org=org, name="test", scopes=list(scopes))[1]
+
+
+def make_prospect(campaign, *numbers: str, **fields) -> Prospect:
+    """A prospect of `campaign` with `numbers` (E.164) at positions 0, 1, …"""
+    prospect = ProspectFactory(campaign=campaign, **fields)
+    for position, e164 in enumerate(numbers):
+        ProspectPhoneFactory(prospect=prospect, position=position, e164=e164)
+    return prospect

@@ -12,6 +12,7 @@ urlpatterns = [
         ConcurrencySettingsView.as_view(),
         name="concurrency-settings",
     ),
-    path("campaign/concurrency-settings/", ConcurrencySettingsView.as_view()),
+    # The same view with a trailing slash, left out of the schema (one documented path).
+    path("campaign/concurrency-settings/", ConcurrencySettingsView.as_view(schema=None)),
     *router.urls,
 ]

@@ -1,0 +1,141 @@
+"""The scope table: each endpoint against keys holding exactly one scope, for every scope.
+
+A key with an allowed scope gets the endpoint's success status; any other key gets a 403
+naming the scopes it needs, and nothing changes.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from campaigns.models import Campaign
+from dids.models import Did
+from orgs.models import ALL_SCOPES, Organization
+from prospects.models import Prospect, Suppression
+from tests.factories import CampaignFactory, DidFactory, SuppressionFactory, make_prospect
+
+C_READ, C_MANAGE = "campaigns:read", "campaigns:manage"
+P_READ, P_MANAGE = "prospects:read", "prospects:manage"
+D_READ, D_MANAGE = "dids:read", "dids:manage"
+S_READ, S_MANAGE = "suppression:read", "suppression:manage"
+CC_READ, CC_MANAGE = "concurrency:read", "concurrency:manage"
+
+
+def csv_upload():
+    return {"file": SimpleUploadedFile("list.csv", b"phone\n3125550188\n", "text/csv")}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    allowed: tuple[str, ...]
+    ok: int
+    body: dict | None = None
+    upload: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ENDPOINTS = [
+    Endpoint("get", "/api/v1/campaigns/", (C_READ, C_MANAGE), 200),
+    Endpoint("get", "/api/v1/campaigns/{campaign}/", (C_READ, C_MANAGE), 200),
+    Endpoint("post", "/api/v1/campaigns/", (C_MANAGE,), 201, {"name": "New"}),
+    Endpoint("put", "/api/v1/campaigns/{campaign}/", (C_MANAGE,), 200, {"name": "Renamed"}),
+    Endpoint("patch", "/api/v1/campaigns/{campaign}/", (C_MANAGE,), 200, {"priority": 3}),
+    Endpoint("delete", "/api/v1/campaigns/{campaign}/", (C_MANAGE,), 204),
+    Endpoint(
+        "post", "/api/v1/campaigns/{campaign}/prospects/import/", (P_MANAGE,), 200, None, True
+    ),
+    Endpoint("get", "/api/v1/prospects/", (P_READ, P_MANAGE), 200),
+    Endpoint("get", "/api/v1/prospects/{prospect}/", (P_READ, P_MANAGE), 200),
+    Endpoint("delete", "/api/v1/prospects/{prospect}/", (P_MANAGE,), 204),
+    Endpoint("get", "/api/v1/dids/", (D_READ, D_MANAGE), 200),
+    Endpoint("get", "/api/v1/dids/{did}/", (D_READ, D_MANAGE), 200),
+    Endpoint("post", "/api/v1/dids/", (D_MANAGE,), 201, {"phone_number": "(415) 555-0199"}),
+    Endpoint("put", "/api/v1/dids/{did}/", (D_MANAGE,), 200, {"friendly_name": "Main"}),
+    Endpoint("patch", "/api/v1/dids/{did}/", (D_MANAGE,), 200, {"voice_enabled": False}),
+    Endpoint("delete", "/api/v1/dids/{did}/", (D_MANAGE,), 204),
+    Endpoint("get", "/api/v1/suppressions/", (S_READ, S_MANAGE), 200),
+    Endpoint("get", "/api/v1/suppressions/{suppression}/", (S_READ, S_MANAGE), 200),
+    Endpoint("post", "/api/v1/suppressions/", (S_MANAGE,), 201, {"phone_number": "2125550199"}),
+    Endpoint("patch", "/api/v1/suppressions/{suppression}/", (S_MANAGE,), 200, {"reason": "stop"}),
+    Endpoint("delete", "/api/v1/suppressions/{suppression}/", (S_MANAGE,), 204),
+    Endpoint("post", "/api/v1/suppressions/import/", (S_MANAGE,), 200, None, True),
+    Endpoint(
+        "get",
+        "/api/v1/campaign/concurrency-settings",
+        (C_READ, C_MANAGE, CC_READ, CC_MANAGE),
+        200,
+    ),
+    Endpoint(
+        "put",
+        "/api/v1/campaign/concurrency-settings",
+        (C_MANAGE, CC_MANAGE),
+        200,
+        {"concurrency_limit": 25},
+    ),
+]
+
+
+def make_objects(org) -> dict:
+    """Fresh rows for every path placeholder (an allowed write may remove them)."""
+    campaign = CampaignFactory(organization=org)
+    return {
+        "campaign": campaign.pk,
+        "prospect": make_prospect(campaign, "+14155550101").pk,
+        "did": DidFactory(organization=org).pk,
+        "suppression": SuppressionFactory(organization=org).pk,
+    }
+
+
+def call(client, endpoint: Endpoint, ids: dict):
+    url = endpoint.path.format(**ids)
+    if endpoint.upload:
+        return client.post(url, csv_upload(), format="multipart")
+    return getattr(client, endpoint.method)(url, endpoint.body, format="json")
+
+
+def state(org) -> dict:
+    """What a denied request must leave as it was."""
+    return {
+        "campaigns": list(Campaign.objects.values_list("id", "name", "priority")),
+        "prospects": list(Prospect.objects.values_list("id", flat=True)),
+        "dids": list(Did.objects.values_list("id", "friendly_name", "voice_enabled")),
+        "suppressions": list(Suppression.objects.values_list("id", "reason")),
+        "limit": Organization.objects.get(pk=org.pk).concurrency_limit,
+    }
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+def test_scope_table(client_with_scopes, org, endpoint):
+    ids = make_objects(org)
+    for scope in sorted(set(ALL_SCOPES) - set(endpoint.allowed)):
+        before = state(org)
+        response = call(client_with_scopes(scope), endpoint, ids)
+        assert (scope, response.status_code) == (scope, 403)
+        detail = response.json()["detail"]
+        assert all(needed in detail for needed in endpoint.allowed)
+        assert state(org) == before, scope
+    for scope in endpoint.allowed:
+        response = call(client_with_scopes(scope), endpoint, make_objects(org))
+        assert (scope, response.status_code) == (scope, endpoint.ok), response.content
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
+def test_a_key_without_scopes_may_do_nothing(client_with_scopes, org, endpoint):
+    ids = make_objects(org)
+    before = state(org)
+    assert call(client_with_scopes(), endpoint, ids).status_code == 403
+    assert state(org) == before
+
+
+def test_several_scopes_combine(client_with_scopes, campaign):
+    client = client_with_scopes(C_READ, P_MANAGE)
+    assert client.get("/api/v1/campaigns/").status_code == 200
+    assert client.post("/api/v1/campaigns/", {"name": "x"}, format="json").status_code == 403
+    upload = csv_upload()
+    response = client.post(f"/api/v1/campaigns/{campaign.pk}/prospects/import/", upload)
+    assert response.status_code == 200
