@@ -22,4 +22,10 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         every_seconds=60,
         description="Prospects claimed longer than PROSPECT_LOCK_TIMEOUT_SECONDS are re-queued.",
     ),
+    PeriodicTask(
+        name="webhooks: apply the inbox",
+        task="messaging.webhooks.apply_inbox",
+        every_seconds=5,
+        description="Applies stored carrier callbacks; a safety net for the per-arrival trigger.",
+    ),
 )

@@ -119,7 +119,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=10 
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")  # empty: the real Twilio
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
+# How a webhook's signed URL is rebuilt: "public" = PUBLIC_BASE_URL + the request path and
+# query (what we gave the carrier); "request" = the request's own absolute URI (set
+# USE_X_FORWARDED_HOST / SECURE_PROXY_SSL_HEADER behind a proxy).
+WEBHOOK_URL_MODE = env.str("WEBHOOK_URL_MODE", default="public")
+USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Dialer --------------------------------------------------------------------------------
 DIALER_GLOBAL_CONCURRENCY = env.int("DIALER_GLOBAL_CONCURRENCY", default=50)

@@ -13,6 +13,7 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("webhooks/twilio/", include("messaging.urls")),
     path("api/v1/", include(api_v1)),
     path(
         "api/schema/",

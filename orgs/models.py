@@ -31,6 +31,12 @@ class Organization(models.Model):
     default_region = models.CharField(max_length=2, default="US")
     default_timezone = models.CharField(max_length=64, default="America/New_York")
     is_active = models.BooleanField(default=True)
+    sms_help_text = models.CharField(
+        max_length=320,
+        blank=True,
+        default="Reply STOP to unsubscribe.",
+        help_text="The reply to HELP or INFO texted to one of the org's numbers.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()

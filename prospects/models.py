@@ -52,6 +52,7 @@ class Prospect(models.Model):
     locked_by = models.CharField(max_length=64, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=32, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True, help_text="When they last texted us.")
     created_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

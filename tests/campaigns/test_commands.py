@@ -26,6 +26,7 @@ def rows() -> list[dict]:
 def test_every_periodic_task_is_registered(db):
     output = setup()
     assert f"{len(PERIODIC_TASKS)} created" in output
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks
     registered = {task.name: task for task in PeriodicTask.objects.select_related("interval")}
     for spec in PERIODIC_TASKS:
         task = registered[spec.name]

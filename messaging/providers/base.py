@@ -1,0 +1,104 @@
+"""The carrier interface the engine talks to, and how carrier errors are classified."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+# Twilio error codes by what the caller should do about them.
+PERMANENT_FOR_NUMBER = frozenset({21211, 21214, 21217, 21614, 13224})
+OPTED_OUT = 21610
+RATE_LIMITED = 20429
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    to: str
+    from_: str
+    status_callback: str
+    twiml: str = '<Response><Pause length="1"/></Response>'
+    machine_detection: str | None = "Enable"  # "Enable", "DetectMessageEnd" or None
+    amd_callback: str | None = None
+    timeout_seconds: int = 30
+    time_limit_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    sid: str
+    status: str
+    to: str = ""
+    from_: str = ""
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    duration: int | None = None
+    answered_by: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    sid: str
+    status: str
+    num_segments: int | None = None
+    error_code: int | None = None
+
+
+class ProviderError(Exception):
+    """A carrier refusal or failure, classified for the caller.
+
+    transient: safe to retry later with backoff and jitter (429/20429, 5xx, timeouts).
+    permanent_for_number: this number will never work (invalid, unreachable, landline).
+    opted_out: the recipient opted out of this sender; add them to the suppression list.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        return (
+            self.code == RATE_LIMITED
+            or self.http_status in (None, 429)
+            or (self.http_status is not None and self.http_status >= 500)
+        )
+
+    @property
+    def opted_out(self) -> bool:
+        return self.code == OPTED_OUT
+
+    @property
+    def permanent_for_number(self) -> bool:
+        return self.code in PERMANENT_FOR_NUMBER
+
+    def __repr__(self) -> str:
+        return f"ProviderError(code={self.code}, http_status={self.http_status}, {self.args[0]!r})"
+
+
+class Provider(Protocol):
+    def originate_call(self, request: CallRequest) -> CallInfo: ...
+
+    def send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> MessageInfo: ...
+
+    def fetch_call(self, sid: str) -> CallInfo: ...
+
+    def fetch_message(self, sid: str) -> MessageInfo: ...
+
+    def list_calls(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+    ) -> list[CallInfo]: ...
+
+    def hangup_call(self, sid: str) -> CallInfo: ...

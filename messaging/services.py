@@ -1,0 +1,254 @@
+"""The carrier boundary's writes: recording calls and messages, applying the webhook inbox."""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from config.redis import get_redis
+from dids.models import Did
+from messaging import keywords
+from messaging.models import (
+    CALL_STATUS_RANK,
+    MESSAGE_STATUS_RANK,
+    CarrierCall,
+    CarrierMessage,
+    WebhookEvent,
+)
+from messaging.providers import CallInfo, MessageInfo, ProviderError, get_provider
+from prospects.models import Suppression
+from prospects.services import (
+    prospects_mark_replied,
+    suppression_add,
+    suppression_remove_opt_out,
+)
+
+log = logging.getLogger(__name__)
+INBOX_BATCH = 1000
+INBOX_DEBOUNCE_MS = 200
+_SCHEDULED_KEY = "outbound:inbox:apply-scheduled"
+Outcome = WebhookEvent.Outcome
+
+
+def webhook_url(name: str) -> str:
+    """The absolute URL the carrier calls back for one of our webhooks."""
+    from django.urls import reverse
+
+    return settings.PUBLIC_BASE_URL + reverse(name)
+
+
+def carrier_call_record(*, org, call: CallInfo, to: str, from_number: str) -> CarrierCall:
+    row, _ = CarrierCall.objects.get_or_create(
+        sid=call.sid,
+        defaults={
+            "organization": org,
+            "to": to,
+            "from_number": from_number,
+            "status": call.status,
+            "status_rank": CALL_STATUS_RANK.get(call.status, 0),
+        },
+    )
+    return row
+
+
+def carrier_message_record(
+    *, org, message: MessageInfo, to: str, from_number: str
+) -> CarrierMessage:
+    row, _ = CarrierMessage.objects.get_or_create(
+        sid=message.sid,
+        defaults={
+            "organization": org,
+            "to": to,
+            "from_number": from_number,
+            "status": message.status,
+            "num_segments": message.num_segments,
+            "status_rank": MESSAGE_STATUS_RANK.get(message.status, 1),
+        },
+    )
+    return row
+
+
+def provider_error_handle(*, org, to: str, error: ProviderError) -> None:
+    """What a refusal means beyond the attempt: an opted-out recipient joins the list."""
+    if error.opted_out:
+        suppression_add(
+            org=org, e164=to, reason=Suppression.Reason.STOP, source=f"carrier:{error.code}"
+        )
+
+
+# --- The inbox --------------------------------------------------------------------------------
+
+
+def inbox_schedule_apply() -> None:
+    """Enqueue one apply task per debounce window, however many callbacks arrive in it."""
+    if get_redis().set(_SCHEDULED_KEY, "1", nx=True, px=INBOX_DEBOUNCE_MS):
+        from messaging.tasks import apply_inbox
+
+        transaction.on_commit(lambda: apply_inbox.apply_async(countdown=INBOX_DEBOUNCE_MS / 1000))
+
+
+@dataclass
+class _Batch:
+    outcomes: dict[int, str] = field(default_factory=dict)
+    replies: list[tuple[str, str, str]] = field(default_factory=list)  # (to, from, body)
+
+
+def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
+    """Apply up to `limit` pending events; returns counts by outcome. Safe to run concurrently."""
+    batch = _Batch()
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.filter(processed_at__isnull=True)
+            .order_by("id")
+            .select_for_update(skip_locked=True)[:limit]
+        )
+        if not events:
+            return {}
+        by_kind: dict[str, list[WebhookEvent]] = defaultdict(list)
+        for event in events:
+            by_kind[event.kind].append(event)
+        _apply_call_status(by_kind[WebhookEvent.Kind.VOICE_STATUS], batch)
+        _apply_amd(by_kind[WebhookEvent.Kind.VOICE_AMD], batch)
+        _apply_message_status(by_kind[WebhookEvent.Kind.SMS_STATUS], batch)
+        _apply_inbound(by_kind[WebhookEvent.Kind.SMS_INBOUND], batch)
+        now = timezone.now()
+        ids_by_outcome: dict[str, list[int]] = defaultdict(list)
+        for event_id, outcome in batch.outcomes.items():
+            ids_by_outcome[outcome].append(event_id)
+        for outcome, ids in ids_by_outcome.items():
+            WebhookEvent.objects.filter(id__in=ids).update(processed_at=now, outcome=outcome)
+    for to, from_number, body in batch.replies:  # never call the carrier under row locks
+        try:
+            get_provider().send_sms(
+                to=to,
+                from_=from_number,
+                body=body,
+                status_callback=webhook_url("twilio-sms-status"),
+            )
+        except ProviderError as exc:
+            log.warning("HELP reply to %s failed: %r", to, exc)
+    counts: dict[str, int] = defaultdict(int)
+    for outcome in batch.outcomes.values():
+        counts[outcome] += 1
+    return dict(counts)
+
+
+def _latest_per_sid(events, rank_of) -> dict[str, WebhookEvent]:
+    latest: dict[str, WebhookEvent] = {}
+    for event in events:
+        best = latest.get(event.sid)
+        if best is None or rank_of(event) > rank_of(best):
+            latest[event.sid] = event
+    return latest
+
+
+def _apply_call_status(events: list[WebhookEvent], batch: _Batch) -> None:
+    def rank_of(e):
+        return (CALL_STATUS_RANK.get(e.payload.get("CallStatus"), 0), e.sequence)
+
+    latest = _latest_per_sid(events, rank_of)
+    known = set(CarrierCall.objects.filter(sid__in=latest).values_list("sid", flat=True))
+    for event in events:
+        if event.sid not in known:
+            batch.outcomes[event.id] = Outcome.UNKNOWN_SID
+        elif latest[event.sid] is not event:
+            batch.outcomes[event.id] = Outcome.STALE
+    for sid, event in latest.items():
+        if sid not in known:
+            continue
+        p = event.payload
+        status = p.get("CallStatus", "")
+        rank, seq = rank_of(event)
+        fields = {"status": status, "status_rank": rank, "sequence_number": seq}
+        if rank >= 4:
+            fields.update(
+                ended_at=timezone.now(),
+                duration_seconds=_int(p.get("CallDuration")),
+                sip_response_code=_int(p.get("SipResponseCode")),
+            )
+        if p.get("AnsweredBy"):
+            fields["answered_by"] = p["AnsweredBy"]
+        moved = (
+            CarrierCall.objects.filter(sid=sid)
+            .filter(Q(status_rank__lt=rank) | Q(status_rank=rank, sequence_number__lt=seq))
+            .update(updated_at=timezone.now(), **fields)
+        )
+        batch.outcomes[event.id] = Outcome.APPLIED if moved else Outcome.STALE
+
+
+def _apply_amd(events: list[WebhookEvent], batch: _Batch) -> None:
+    known = set(
+        CarrierCall.objects.filter(sid__in={e.sid for e in events}).values_list("sid", flat=True)
+    )
+    for event in events:
+        if event.sid not in known:
+            batch.outcomes[event.id] = Outcome.UNKNOWN_SID
+            continue
+        moved = CarrierCall.objects.filter(sid=event.sid, machine_detection_ms__isnull=True).update(
+            answered_by=event.payload.get("AnsweredBy", ""),
+            machine_detection_ms=_int(event.payload.get("MachineDetectionDuration")) or 0,
+            updated_at=timezone.now(),
+        )
+        batch.outcomes[event.id] = Outcome.APPLIED if moved else Outcome.STALE
+
+
+def _apply_message_status(events: list[WebhookEvent], batch: _Batch) -> None:
+    def status_of(e):
+        return e.payload.get("MessageStatus") or e.payload.get("SmsStatus", "")
+
+    def rank_of(e):
+        return (MESSAGE_STATUS_RANK.get(status_of(e), 0), 0)
+
+    latest = _latest_per_sid(events, rank_of)
+    known = set(CarrierMessage.objects.filter(sid__in=latest).values_list("sid", flat=True))
+    for event in events:
+        if event.sid not in known:
+            batch.outcomes[event.id] = Outcome.UNKNOWN_SID
+        elif latest[event.sid] is not event:
+            batch.outcomes[event.id] = Outcome.STALE
+    for sid, event in latest.items():
+        if sid not in known:
+            continue
+        rank = rank_of(event)[0]
+        fields = {"status": status_of(event), "status_rank": rank}
+        if event.payload.get("ErrorCode"):
+            fields["error_code"] = _int(event.payload["ErrorCode"])
+        moved = CarrierMessage.objects.filter(sid=sid, status_rank__lt=rank).update(
+            updated_at=timezone.now(), **fields
+        )
+        batch.outcomes[event.id] = Outcome.APPLIED if moved else Outcome.STALE
+
+
+def _apply_inbound(events: list[WebhookEvent], batch: _Batch) -> None:
+    for event in events:
+        p = event.payload
+        sender, to = p.get("From", ""), p.get("To", "")
+        dids = list(Did.objects.filter(e164=to).select_related("organization"))
+        if not dids:
+            batch.outcomes[event.id] = Outcome.IGNORED
+            continue
+        kind = keywords.classify(p.get("Body", ""))
+        for did in dids:
+            org = did.organization
+            if kind == "opt_out":
+                suppression_add(
+                    org=org, e164=sender, reason=Suppression.Reason.STOP, source="inbound_sms"
+                )
+            elif kind == "opt_in":
+                suppression_remove_opt_out(org=org, e164=sender)
+            elif kind == "help":
+                batch.replies.append((sender, to, org.sms_help_text))
+            else:
+                prospects_mark_replied(org=org, e164=sender)
+        batch.outcomes[event.id] = Outcome.APPLIED
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

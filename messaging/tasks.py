@@ -1,0 +1,21 @@
+from celery import shared_task
+
+from messaging.services import inbox_apply_batch
+
+MAX_BATCHES_PER_RUN = 20
+
+
+@shared_task(
+    name="messaging.webhooks.apply_inbox", acks_late=True, soft_time_limit=50, time_limit=60
+)
+def apply_inbox() -> dict:
+    """Apply pending webhook events in batches; re-enqueue when more remain after the cap."""
+    totals: dict[str, int] = {}
+    for _ in range(MAX_BATCHES_PER_RUN):
+        counts = inbox_apply_batch()
+        if not counts:
+            return totals
+        for outcome, n in counts.items():
+            totals[outcome] = totals.get(outcome, 0) + n
+    apply_inbox.apply_async()
+    return totals
