@@ -1,11 +1,13 @@
 """The carrier boundary's writes: recording calls and messages, applying the webhook inbox."""
 
+import json
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -83,8 +85,34 @@ def provider_error_handle(*, org, to: str, error: ProviderError) -> None:
 # --- The inbox --------------------------------------------------------------------------------
 
 
+_INSERT_EVENT = (
+    f"INSERT INTO {WebhookEvent._meta.db_table} "
+    "(kind, sid, dedupe_key, sequence, payload, received_at, outcome) "
+    "VALUES (%s, %s, %s, %s, %s, now(), '') ON CONFLICT (dedupe_key) DO NOTHING"
+)
+
+
+def inbox_store(*, kind: str, sid: str, dedupe_key: str, sequence: int, payload: dict) -> bool:
+    """Store a callback once (one statement, one round trip); False when it was a repeat."""
+    with connection.cursor() as cur:
+        cur.execute(_INSERT_EVENT, [kind, sid, dedupe_key, sequence, json.dumps(payload)])
+        return cur.rowcount == 1
+
+
+_last_scheduled = 0.0
+
+
 def inbox_schedule_apply() -> None:
-    """Enqueue one apply task per debounce window, however many callbacks arrive in it."""
+    """Enqueue one apply task per debounce window, however many callbacks arrive in it.
+
+    The window is shared through Redis by every web process; each process also skips the
+    Redis round trip while its own last scheduling is within the window.
+    """
+    global _last_scheduled
+    now = time.monotonic()
+    if now - _last_scheduled < INBOX_DEBOUNCE_MS / 1000:
+        return
+    _last_scheduled = now
     if get_redis().set(_SCHEDULED_KEY, "1", nx=True, px=INBOX_DEBOUNCE_MS):
         from messaging.tasks import apply_inbox
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from messaging.models import WebhookEvent
-from messaging.services import inbox_schedule_apply
+from messaging.services import inbox_schedule_apply, inbox_store
 
 _validator: RequestValidator | None = None
 
@@ -57,10 +57,7 @@ def _receive(request, kind: str) -> HttpResponse:
         return HttpResponse("missing call or message identifiers", status=400)
     sid, key, sequence = identity
     payload = {k: request.POST.get(k) for k in request.POST}
-    WebhookEvent.objects.bulk_create(
-        [WebhookEvent(kind=kind, sid=sid, dedupe_key=key, sequence=sequence, payload=payload)],
-        ignore_conflicts=True,
-    )
+    inbox_store(kind=kind, sid=sid, dedupe_key=key, sequence=sequence, payload=payload)
     try:
         inbox_schedule_apply()
     except redis.RedisError:

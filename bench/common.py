@@ -1,0 +1,43 @@
+"""What the benchmarks share: a database of their own, set up and migrated, and Django."""
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/outbound"
+
+
+def setup_database(name: str) -> str:
+    """Drop, recreate and migrate database `name` beside DATABASE_URL's; set Django up on it."""
+    import psycopg
+
+    base = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    bench_url = urlunsplit(base._replace(path="/" + name))
+    admin_url = urlunsplit(base._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-secret")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    return bench_url
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    base = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    with psycopg.connect(urlunsplit(base._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
