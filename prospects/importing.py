@@ -3,7 +3,9 @@
 A file is read as UTF-8 CSV with a header row. Each record is checked on its own: a bad row is
 reported with its line number (the header is line 1) and reason while the good rows import.
 A file that is not CSV text, or lacks a `phone` column, raises ImportFileError before anything
-is written. The whole import is one transaction; on PostgreSQL rows go in with COPY.
+is written. The whole import is one transaction, in which the campaign row stays locked, so
+imports into one campaign run one after another and dedupe against what is stored is exact.
+Writing is `prospects.copying`'s: on PostgreSQL a streamed binary COPY, overlapped with reading.
 """
 
 import codecs
@@ -15,20 +17,26 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from prospects.copying import prospect_writer
 from prospects.models import Prospect, ProspectPhone, Suppression
 from prospects.phones import PhoneNormalizer
 
-CHUNK_ROWS = 20_000
+BATCH_ROWS = 2_000  # rows handed to the writer at a time
 SNIFF_BYTES = 64 * 1024
 STANDARD_COLUMNS = {"phone", "first_name", "last_name", "email", "timezone"}
 MAX_LEN = {"first_name": 100, "last_name": 100, "email": 254}
 _VALID_ZONES = frozenset(zoneinfo.available_timezones())
 
-Progress = Callable[[int], None]  # called with the number of bytes read so far
+_BINARY = "The file is not CSV text (it contains binary data)."
+_json_string = json.encoder.encode_basestring_ascii  # a str as a JSON string literal
+
+# Called with the number of bytes read so far. It must not use the database: while the file is
+# read, the connection is busy with the import's COPY.
+Progress = Callable[[int], None]
 
 
 class ImportFileError(Exception):
@@ -75,6 +83,8 @@ class _CountingReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         data = self.raw.read(len(buffer))
+        if b"\x00" in data:
+            raise ImportFileError(_BINARY)
         n = len(data)
         buffer[:n] = data
         self.read_bytes += n
@@ -91,7 +101,7 @@ def _open_csv(fileobj, progress: Progress | None) -> tuple[list[str], Iterator[t
     if not head.strip():
         raise ImportFileError("The file is empty: expected CSV with a header row.")
     if b"\x00" in head:
-        raise ImportFileError("The file is not CSV text (it contains binary data).")
+        raise ImportFileError(_BINARY)
     try:
         codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
     except UnicodeDecodeError:
@@ -153,229 +163,160 @@ class _Rejoin(io.RawIOBase):
 # --- Prospects ------------------------------------------------------------------------------
 
 
+class _Columns:
+    """Where each column of a prospects file is. A missing standard column points one past the
+    row's end: the loop appends an empty field to every row, so it reads as empty."""
+
+    def __init__(self, header: list[str]):
+        idx = {name: i for i, name in enumerate(header) if name}
+        self.width = len(header)
+        self.header = header
+        extra = sorted(
+            (h for h in idx if h.startswith("phone") and h[5:].isdigit()), key=lambda h: int(h[5:])
+        )
+        self.phone, self.more = idx["phone"], [idx[name] for name in extra]
+        missing = self.width
+        self.first_name, self.last_name, self.email, self.timezone = (
+            idx.get(name, missing) for name in ("first_name", "last_name", "email", "timezone")
+        )
+        # Other columns become attributes: (JSON-encoded name, index).
+        self.attributes = [
+            (json.dumps(name), i)
+            for name, i in idx.items()
+            if name not in STANDARD_COLUMNS
+            and not (name.startswith("phone") and name[5:].isdigit())
+        ]
+
+
 def prospects_import(*, campaign: Campaign, fileobj, progress: Progress | None = None) -> dict:
     """Import a prospects CSV into a campaign; returns the counts and the first errors."""
     header, rows = _open_csv(fileobj, progress)
-    org = campaign.organization
-    normalizer = PhoneNormalizer(org.default_region)
-    idx = {name: i for i, name in enumerate(header) if name}
-    phone_cols = [idx["phone"]] + [
-        idx[name]
-        for name in sorted(
-            (h for h in idx if h.startswith("phone") and h[5:].isdigit()), key=lambda h: int(h[5:])
-        )
-    ]
-    attr_cols = [
-        (name, i)
-        for name, i in idx.items()
-        if name not in STANDARD_COLUMNS and not (name.startswith("phone") and name[5:].isdigit())
-    ]
-    get = {name: idx.get(name) for name in ("first_name", "last_name", "email", "timezone")}
-    width = len(header)
+    lookup = PhoneNormalizer(campaign.organization.default_region).lookup
     result = ImportResult()
-    tz_json: dict[tuple, str] = {}
-
     with transaction.atomic():
         # Imports into one campaign are serialised, so dedupe against what is there is exact.
         Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
         seen = set(ProspectPhone.objects.filter(campaign=campaign).values_list("e164", flat=True))
-        suppressed = set(Suppression.objects.for_org(org).values_list("e164", flat=True))
-        writer = _ProspectWriter(campaign)
-        batch: list[tuple] = []
-        for line, row in rows:
-            if len(row) != width:
-                if not any(v.strip() for v in row):
-                    continue  # blank line
-                result.error(
-                    line, ",".join(row)[:200], f"expected {width} fields, found {len(row)}"
-                )
-                continue
-            raw_phone = row[phone_cols[0]]
-            first = normalizer.normalize(raw_phone)
-            if first is None:
-                reason = "phone is empty" if not raw_phone.strip() else "invalid phone number"
-                result.error(line, raw_phone, reason)
-                continue
-            numbers = [first]
-            bad = None
-            for col in phone_cols[1:]:
-                value = row[col]
-                if not value.strip():
-                    continue
-                number = normalizer.normalize(value)
-                if number is None:
-                    bad = (value, f"{header[col]}: invalid phone number")
-                    break
-                numbers.append(number)
-            if bad:
-                result.error(line, *bad)
-                continue
-            tz_value = row[get["timezone"]].strip() if get["timezone"] is not None else ""
-            if tz_value and tz_value not in _VALID_ZONES:
-                result.error(line, tz_value, "timezone is not an IANA time zone")
-                continue
-            fields = {}
-            too_long = None
-            for name in ("first_name", "last_name", "email"):
-                col = get[name]
-                value = row[col].strip() if col is not None else ""
-                if len(value) > MAX_LEN[name]:
-                    too_long = (value[:50], f"{name} is longer than {MAX_LEN[name]} characters")
-                    break
-                fields[name] = value
-            if too_long:
-                result.error(line, *too_long)
-                continue
-            if fields["email"] and "@" not in fields["email"]:
-                result.error(line, fields["email"], "invalid email address")
-                continue
-            if first.e164 in seen:
-                result.duplicates += 1
-                continue
-            kept = []
-            for number in numbers:
-                if number.e164 not in seen:
-                    seen.add(number.e164)
-                    kept.append(number)
-            all_suppressed = all(n.e164 in suppressed for n in kept)
-            zones: set[str] = set()
-            for n in kept:
-                zones.update(n.time_zones)
-            if tz_value:
-                zones.add(tz_value)
-            key = tuple(sorted(zones))
-            zones_json = tz_json.get(key)
-            if zones_json is None:
-                zones_json = tz_json[key] = json.dumps(list(key))
-            attributes = {name: row[i] for name, i in attr_cols if row[i] != ""}
-            status = Prospect.Status.SUPPRESSED if all_suppressed else Prospect.Status.QUEUED
-            if all_suppressed:
-                result.suppressed += 1
-            else:
-                result.imported += 1
-            batch.append((fields, attributes, tz_value, zones_json, status, kept))
-            if len(batch) >= CHUNK_ROWS:
-                writer.write(batch, tz_json)
-                batch = []
-        if batch:
-            writer.write(batch, tz_json)
+        suppressed = set(
+            Suppression.objects.for_org(campaign.organization).values_list("e164", flat=True)
+        )
+        with prospect_writer(campaign) as writer:
+            for batch in _accepted(rows, _Columns(header), lookup, seen, suppressed, result):
+                writer.write(batch)
     return result.as_dict()
 
 
-class _ProspectWriter:
-    """Writes batches of parsed rows: COPY on PostgreSQL, bulk_create elsewhere."""
+def _accepted(rows, cols: _Columns, lookup, seen: set, suppressed: set, result: ImportResult):
+    """Checks each record; yields batches of the rows to store in the writer's tuple shape.
 
-    PROSPECT_COLUMNS = (
-        "id",
-        "organization_id",
-        "campaign_id",
-        "first_name",
-        "last_name",
-        "email",
-        "attributes",
-        "timezone",
-        "time_zones",
-        "status",
-        "priority",
-        "attempt_count",
-        "next_attempt_at",
-        "locked_by",
-        "last_outcome",
-        "created_at",
-        "updated_at",
-    )
-    PHONE_COLUMNS = ("prospect_id", "campaign_id", "position", "e164", "time_zones")
-
-    def __init__(self, campaign: Campaign):
-        self.campaign = campaign
-        self.postgres = connection.vendor == "postgresql"
-
-    def write(self, batch: list[tuple], tz_json: dict) -> None:
-        if self.postgres:
-            self._copy(batch, tz_json)
+    Counts the suppressed, duplicate and bad rows in result. This loop runs once per row of
+    files with millions of them, hence the local names and the single-number shortcuts.
+    """
+    width, phone_col, more_phones, attr_cols = cols.width, cols.phone, cols.more, cols.attributes
+    fn_col, ln_col, email_col, tz_col = cols.first_name, cols.last_name, cols.email, cols.timezone
+    max_first, max_last, max_email = MAX_LEN["first_name"], MAX_LEN["last_name"], MAX_LEN["email"]
+    queued, suppressed_status = Prospect.Status.QUEUED.value, Prospect.Status.SUPPRESSED.value
+    zones_json: dict[tuple, str] = {}  # a prospect's zones -> JSON (sorted)
+    batch: list[tuple] = []
+    for line, row in rows:
+        if len(row) != width:
+            if any(v.strip() for v in row):  # else a blank line
+                result.error(
+                    line, ",".join(row)[:200], f"expected {width} fields, found {len(row)}"
+                )
+            continue
+        row.append("")  # what a missing standard column reads
+        raw_phone = row[phone_col]
+        number = lookup(raw_phone)
+        if number is None:
+            reason = "phone is empty" if not raw_phone.strip() else "invalid phone number"
+            result.error(line, raw_phone, reason)
+            continue
+        numbers = (number,)  # tuples of strings: the garbage collector soon stops tracking them
+        if more_phones:
+            more, bad = _more_numbers(row, more_phones, cols.header, lookup)
+            if bad:
+                result.error(line, *bad)
+                continue
+            numbers += more
+        tz = row[tz_col].strip()
+        if tz and tz not in _VALID_ZONES:
+            result.error(line, tz, "timezone is not an IANA time zone")
+            continue
+        first, last, email = row[fn_col].strip(), row[ln_col].strip(), row[email_col].strip()
+        if len(first) > max_first or len(last) > max_last or len(email) > max_email:
+            result.error(line, *_too_long(first, last, email))
+            continue
+        if email and "@" not in email:
+            result.error(line, email, "invalid email address")
+            continue
+        if number[0] in seen:
+            result.duplicates += 1
+            continue
+        if len(numbers) == 1:
+            seen.add(number[0])
+            zones = number[1]
+            all_suppressed = number[0] in suppressed
         else:
-            self._bulk_create(batch)
+            numbers = _unseen(numbers, seen)
+            zones = tuple({z for n in numbers for z in n[1]})
+            all_suppressed = all(n[0] in suppressed for n in numbers)
+        if tz:
+            zones = (*zones, tz)
+        zjson = zones_json.get(zones)
+        if zjson is None:
+            zjson = zones_json[zones] = json.dumps(sorted(set(zones)))
+        attributes = _attributes_json(row, attr_cols) if attr_cols else "{}"
+        if all_suppressed:
+            result.suppressed += 1
+        else:
+            result.imported += 1
+        status = suppressed_status if all_suppressed else queued
+        batch.append((first, last, email, attributes, tz, zjson, status, numbers))
+        if len(batch) >= BATCH_ROWS:
+            yield batch
+            batch = []
+    yield batch
 
-    def _copy(self, batch, tz_json) -> None:
-        now = timezone.now()
-        org_id, campaign_id = self.campaign.organization_id, self.campaign.pk
-        connection.ensure_connection()
-        with connection.connection.cursor() as cur:
-            cur.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                (Prospect._meta.db_table, len(batch)),
-            )
-            ids = [r[0] for r in cur.fetchall()]
-            with cur.copy(
-                f"COPY {Prospect._meta.db_table} ({', '.join(self.PROSPECT_COLUMNS)}) FROM STDIN"
-            ) as copy:
-                for pid, (fields, attributes, tz_value, zones_json, status, _) in zip(
-                    ids, batch, strict=True
-                ):
-                    copy.write_row(
-                        (
-                            pid,
-                            org_id,
-                            campaign_id,
-                            fields["first_name"],
-                            fields["last_name"],
-                            fields["email"],
-                            json.dumps(attributes) if attributes else "{}",
-                            tz_value,
-                            zones_json,
-                            status,
-                            0,
-                            0,
-                            now,
-                            "",
-                            "",
-                            now,
-                            now,
-                        )
-                    )
-            with cur.copy(
-                f"COPY {ProspectPhone._meta.db_table} ({', '.join(self.PHONE_COLUMNS)}) FROM STDIN"
-            ) as copy:
-                for pid, row in zip(ids, batch, strict=True):
-                    for position, number in enumerate(row[5]):
-                        zones = number.time_zones
-                        zjson = tz_json.get(zones)
-                        if zjson is None:
-                            zjson = tz_json[zones] = json.dumps(list(zones))
-                        copy.write_row((pid, campaign_id, position, number.e164, zjson))
 
-    def _bulk_create(self, batch) -> None:
-        now = timezone.now()
-        prospects = Prospect.objects.bulk_create(
-            [
-                Prospect(
-                    organization_id=self.campaign.organization_id,
-                    campaign=self.campaign,
-                    timezone=tz_value,
-                    time_zones=json.loads(zones_json),
-                    status=status,
-                    attributes=attributes,
-                    next_attempt_at=now,
-                    created_at=now,
-                    **fields,
-                )
-                for fields, attributes, tz_value, zones_json, status, _ in batch
-            ]
-        )
-        ProspectPhone.objects.bulk_create(
-            [
-                ProspectPhone(
-                    prospect=p,
-                    campaign=self.campaign,
-                    position=i,
-                    e164=n.e164,
-                    time_zones=list(n.time_zones),
-                )
-                for p, row in zip(prospects, batch, strict=True)
-                for i, n in enumerate(row[5])
-            ],
-            batch_size=5000,
-        )
+def _more_numbers(row, cols, header, lookup) -> tuple[tuple, tuple[str, str] | None]:
+    """The row's further numbers (phone2, ...), or the (value, reason) of the first bad one."""
+    numbers = ()
+    for col in cols:
+        value = row[col]
+        if not value or value.isspace():
+            continue
+        number = lookup(value)
+        if number is None:
+            return (), (value, f"{header[col]}: invalid phone number")
+        numbers += (number,)
+    return numbers, None
+
+
+def _unseen(numbers: tuple, seen: set[str]) -> tuple:
+    """The numbers not seen before (in the campaign or earlier in the row); marks them seen."""
+    kept = []
+    for number in numbers:
+        if number[0] not in seen:
+            seen.add(number[0])
+            kept.append(number)
+    return tuple(kept)
+
+
+def _too_long(first: str, last: str, email: str) -> tuple[str, str]:
+    for name, value in (("first_name", first), ("last_name", last), ("email", email)):
+        if len(value) > MAX_LEN[name]:
+            return value[:50], f"{name} is longer than {MAX_LEN[name]} characters"
+    raise AssertionError("no field is too long")
+
+
+def _attributes_json(row: list[str], cols: list[tuple[str, int]]) -> str:
+    """The non-empty extra columns as a JSON object (what json.dumps would write)."""
+    if len(cols) == 1:
+        name, i = cols[0]
+        return f"{{{name}: {_json_string(row[i])}}}" if row[i] != "" else "{}"
+    parts = [f"{name}: {_json_string(row[i])}" for name, i in cols if row[i] != ""]
+    return "{" + ", ".join(parts) + "}" if parts else "{}"
 
 
 # --- Suppression lists ----------------------------------------------------------------------

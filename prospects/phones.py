@@ -36,55 +36,90 @@ class NormalizedNumber:
     time_zones: tuple[str, ...]
 
 
+Verdict = tuple[str, tuple[str, ...]]  # (E.164, time zones)
+
+_DEEP = object()  # a six-digit prefix whose numbers always take the library's full path
+_UNKNOWN = object()
+# Six-digit NANP prefix -> time zones of its numbers (None: not valid) or _DEEP. Shared by every
+# normaliser in the process: a "+1" verdict does not depend on the default region.
+_BY_PREFIX: dict[str, tuple[str, ...] | None | object] = {}
+# A deciding prefix (4, 5 or 6 digits) -> the verdict the library gave one of its numbers.
+_BY_DECIDING: dict[str, tuple[str, ...] | None] = {}
+
+
 class PhoneNormalizer:
-    """Normalises numbers written for one default region. Not thread-safe; cheap to create."""
+    """Normalises numbers written for one default region; cheap to create."""
 
     def __init__(self, default_region: str):
         self.region = (default_region or "US").upper()
         # Bare ten- or eleven-digit forms take the fast path only where the library reads them
         # as +1 numbers whatever their digits (the US general pattern admits every [2-9]\d{9}).
         self.bare_nanp = self.region == "US"
-        self._deep = _deep_nanp_prefixes()
-        # A deciding prefix -> time zones of the valid numbers it starts, or None when invalid.
-        self._verdicts: dict[str, tuple[str, ...] | None] = {}
+        self.fast = _deep_nanp_prefixes() is not None
 
     def normalize(self, raw: str) -> NormalizedNumber | None:
         """The number in E.164 with its time zones, or None when it is not a valid number."""
+        found = self.lookup(raw)
+        return None if found is None else NormalizedNumber(*found)
+
+    def lookup(self, raw: str) -> Verdict | None:
+        """normalize() as a plain (E.164, time zones) tuple: the bulk import's hot path."""
         text = raw.strip()
         if not text:
             return None
-        plus = text.startswith("+")
-        digits = (text[1:] if plus else text).translate(_FORMATTING)
+        if not self.fast:
+            return _full(text, self.region)
         national = None
-        if self._deep is not None and digits.isascii() and digits.isdigit():
-            n = len(digits)
-            if n == 11 and digits[0] == "1" and (plus or self.bare_nanp):
+        if text[0] == "+":
+            digits = text[1:].translate(_FORMATTING)
+            if len(digits) == 11 and digits[0] == "1" and digits.isascii() and digits.isdigit():
                 national = digits[1:]
-            elif n == 10 and not plus and self.bare_nanp:
-                national = digits
-        if national is not None and national[0] in _NANP_LEADING:
-            for length, deep in self._deep:
-                prefix = national[:length]
-                if prefix in deep:
-                    continue
-                try:
-                    zones = self._verdicts[prefix]
-                except KeyError:
-                    result = self._full("+1" + national)
-                    zones = self._verdicts[prefix] = result.time_zones if result else None
-                return None if zones is None else NormalizedNumber("+1" + national, zones)
-            return self._full("+1" + national)
-        return self._full(text)
+        elif self.bare_nanp:
+            digits = text.translate(_FORMATTING)
+            if digits.isascii() and digits.isdigit():
+                n = len(digits)
+                if n == _NATIONAL_LEN:
+                    national = digits
+                elif n == 11 and digits[0] == "1":
+                    national = digits[1:]
+        if national is None or national[0] not in _NANP_LEADING:
+            return _full(text, self.region)
+        zones = _BY_PREFIX.get(national[:6], _UNKNOWN)
+        if zones is _UNKNOWN:
+            zones = _decide(national)
+        if zones is _DEEP:
+            return _full("+1" + national, self.region)
+        return None if zones is None else ("+1" + national, zones)
 
-    def _full(self, text: str) -> NormalizedNumber | None:
+
+def _decide(national: str) -> tuple[str, ...] | None | object:
+    """The verdict shared by every number with this one's first six digits (or _DEEP)."""
+    verdict = _DEEP
+    for length, deep in _deep_nanp_prefixes():
+        prefix = national[:length]
+        if prefix in deep:
+            continue
         try:
-            number = phonenumbers.parse(text, self.region)
-        except phonenumbers.NumberParseException:
-            return None
-        if not phonenumbers.is_valid_number(number):
-            return None
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        return NormalizedNumber(e164, tuple(pn_timezone.time_zones_for_number(number)))
+            verdict = _BY_DECIDING[prefix]
+        except KeyError:
+            found = _full("+1" + national, "US")
+            verdict = _BY_DECIDING[prefix] = found[1] if found else None
+        break
+    # The loop looked at nothing past the sixth digit, so its answer holds for the whole prefix.
+    _BY_PREFIX[national[:6]] = verdict
+    return verdict
+
+
+@functools.lru_cache(maxsize=4096)  # files repeat their junk ("n/a", "unknown", ...)
+def _full(text: str, region: str) -> Verdict | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164, tuple(pn_timezone.time_zones_for_number(number))
 
 
 def normalize_one(raw: str, *, region: str = "US") -> NormalizedNumber | None:

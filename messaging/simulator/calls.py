@@ -1,0 +1,198 @@
+"""The call lifecycle: CPS queue, then initiated → ringing → in-progress → a terminal status.
+
+A call moves one step at a time; each step emits its callback (when subscribed) and arms one
+event-loop timer for the next, so steps can never overtake each other even at `time_scale` 0
+(then the whole lifecycle runs at once, with no timers). Simulated seconds are multiplied by
+`time_scale`; the CPS queue is real time.
+"""
+
+import asyncio
+import math
+from collections.abc import Callable
+from typing import Any
+
+from messaging.simulator.draw import SETUP_SECONDS
+from messaging.simulator.formats import API_VERSION, rfc2822, sid
+from messaging.simulator.resources import account_path
+from messaging.simulator.runtime import Runtime
+from messaging.simulator.state import CallRecord
+from messaging.simulator.timing import Pacer, Steps
+
+TERMINAL = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
+QUEUE_LIMIT_SECONDS = 86_400.0  # 24 h of calls at the account's CPS, then 22005
+SIP_CODES = {"completed": 200, "busy": 486, "no-answer": 487, "canceled": 487}
+
+
+class CallEngine:
+    def __init__(self, rt: Runtime):
+        self.rt = rt
+        self.pacer = Pacer()
+        self.steps = Steps()
+
+    def queue_full(self, account_sid: str) -> bool:
+        now = asyncio.get_running_loop().time()
+        return self.pacer.backlog(account_sid, now) >= QUEUE_LIMIT_SECONDS
+
+    def queue(self, call: CallRecord) -> float:
+        """Reserve the call's CPS slot and set `queue_time`; returns the wait in seconds."""
+        now = asyncio.get_running_loop().time()
+        wait = self.pacer.reserve(call.account_sid, rate=self.rt.scenario.cps, now=now)
+        call.queue_time_ms = int(wait * 1000)
+        return wait
+
+    def place(self, call: CallRecord, wait: float) -> None:
+        """Start a queued call's clock; `initiated` fires when it leaves the CPS queue."""
+        self.rt.stats.calls_queued += 1
+        self.steps.later(call, wait, self._dequeue)
+
+    def hang_up(self, call: CallRecord, requested: str) -> None:
+        """`Status=canceled` ends a queued or ringing call; `completed` also ends a live one."""
+        if call.status in TERMINAL:
+            return
+        if call.status == "in-progress":
+            if requested == "completed":
+                self.steps.cancel(call)
+                self._end(call, "completed")
+            return
+        self.steps.cancel(call)
+        if call.start_time is None:
+            self.rt.stats.calls_queued -= 1
+        self._end(call, "canceled")
+
+    def reset(self) -> None:
+        self.steps.reset()
+        self.pacer.reset()
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _dequeue(self, call: CallRecord) -> None:
+        self.rt.stats.calls_queued -= 1
+        self.rt.stats.call_live(call.account_sid)
+        call.start_time = call.updated = self.rt.now()
+        self._emit(call, "initiated", "initiated")
+        if call.plan.outcome in ("failed", "rejected"):
+            self._after(call, SETUP_SECONDS, self._end, "failed")
+        else:
+            self._after(call, SETUP_SECONDS, self._ring)
+
+    def _ring(self, call: CallRecord) -> None:
+        call.status, call.updated = "ringing", self.rt.now()
+        self._emit(call, "ringing", "ringing")
+        outcome = call.plan.outcome
+        if outcome == "busy":
+            self._after(call, call.plan.ring_s, self._end, "busy")
+        elif outcome == "no_answer":
+            self._after(call, call.plan.ring_s, self._end, "no-answer")
+        else:
+            self._after(call, call.plan.ring_s, self._answer)
+
+    def _answer(self, call: CallRecord) -> None:
+        call.status = "in-progress"
+        call.answered_at = call.updated = self.rt.now()
+        self._emit(call, "answered", "in-progress")
+        options, plan = call.options, call.plan
+        if options.amd_mode and options.async_amd:
+            self._after(call, plan.amd_s, self._amd_verdict)
+            return
+        if options.amd_mode:
+            call.answered_by = plan.verdict  # sync AMD: known before the TwiML fetch
+        self._after(call, plan.talk_s, self._end, "completed")
+
+    def _amd_verdict(self, call: CallRecord) -> None:
+        call.answered_by = call.plan.verdict
+        options = call.options
+        if options.amd_callback and call.answered_by:
+            params = {
+                "CallSid": call.sid,
+                "AccountSid": call.account_sid,
+                "AnsweredBy": call.answered_by,
+                "MachineDetectionDuration": str(int(call.plan.amd_s * 1000)),
+            }
+            callback = self.rt.sign(
+                kind="amd",
+                account_sid=call.account_sid,
+                url=options.amd_callback,
+                method=options.amd_callback_method,
+                params=params,
+            )
+            self.rt.send_now(call.sid, callback)
+        self._after(call, call.plan.talk_s - call.plan.amd_s, self._end, "completed")
+
+    def _end(self, call: CallRecord, status: str) -> None:
+        was_live = call.start_time is not None
+        call.status = status
+        call.end_time = call.updated = self.rt.now()
+        call.duration = self._talked(call) if status == "completed" else 0
+        sip = SIP_CODES.get(status) or call.plan.sip_code
+        extra = {
+            "CallDuration": str(call.duration),
+            "Duration": str(math.ceil(call.duration / 60)),
+            "SipResponseCode": str(sip),
+        }
+        if call.answered_by:
+            extra["AnsweredBy"] = call.answered_by
+        if call.options.record and call.duration:
+            extra.update(self._recording(call))
+        self._emit(call, "completed", status, extra)
+        if call.held:
+            self.rt.flush(call.sid, call.held)
+        self.rt.stats.call_ended(call.account_sid, status, was_live=was_live)
+
+    @staticmethod
+    def _recording(call: CallRecord) -> dict[str, str]:
+        """`Record=true`: the recording of the answered call is announced on `completed`."""
+        recording = sid("RE")
+        return {
+            "RecordingSid": recording,
+            "RecordingUrl": f"https://api.twilio.com{account_path(call.account_sid)}"
+            f"/Recordings/{recording}",
+            "RecordingDuration": str(call.duration),
+        }
+
+    def _talked(self, call: CallRecord) -> int:
+        """Simulated seconds between the answer and now (the plan's, if not hung up early)."""
+        planned = call.plan.talk_s
+        scale = self.rt.scenario.time_scale
+        if call.answered_at is None:
+            return 0
+        if scale <= 0:
+            return round(planned)
+        return round(min(planned, (self.rt.now() - call.answered_at) / scale))
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _emit(
+        self, call: CallRecord, event: str, status: str, extra: dict[str, str] | None = None
+    ) -> None:
+        options = call.options
+        if not options.status_callback or event not in options.events:
+            return
+        params = {
+            "CallSid": call.sid,
+            "AccountSid": call.account_sid,
+            "From": call.from_,
+            "To": call.to,
+            "Caller": call.from_,
+            "Called": call.to,
+            "Direction": "outbound-api",
+            "ApiVersion": API_VERSION,
+            "CallStatus": status,
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(call.sequence),
+            "Timestamp": rfc2822(self.rt.now()) or "",
+            **(extra or {}),
+        }
+        call.sequence += 1
+        callback = self.rt.sign(
+            kind="call-status",
+            account_sid=call.account_sid,
+            url=options.status_callback,
+            method=options.status_callback_method,
+            params=params,
+        )
+        self.rt.send(call.sid, call.held, callback, final=event == "completed")
+
+    def _after(
+        self, call: CallRecord, sim_seconds: float, step: Callable[..., None], *args: Any
+    ) -> None:
+        self.steps.after(call, sim_seconds * self.rt.scenario.time_scale, step, *args)

@@ -1,0 +1,120 @@
+"""Response bodies: the Call and Message resources and the list envelope (contract §1.2, §2.2)."""
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from messaging.simulator.formats import API_VERSION, formatted, rfc2822
+from messaging.simulator.state import CallRecord, MessageRecord
+
+CALL_SUBRESOURCES = {
+    "notifications": "Notifications",
+    "recordings": "Recordings",
+    "payments": "Payments",
+    "events": "Events",
+    "siprec": "Siprec",
+    "streams": "Streams",
+    "transcriptions": "Transcriptions",
+    "user_defined_message_subscriptions": "UserDefinedMessageSubscriptions",
+    "user_defined_messages": "UserDefinedMessages",
+}
+
+
+def account_path(account_sid: str) -> str:
+    return f"/{API_VERSION}/Accounts/{account_sid}"
+
+
+def call_json(call: CallRecord) -> dict[str, Any]:
+    base = f"{account_path(call.account_sid)}/Calls/{call.sid}"
+    return {
+        "sid": call.sid,
+        "date_created": rfc2822(call.created),
+        "date_updated": rfc2822(call.updated),
+        "parent_call_sid": None,
+        "account_sid": call.account_sid,
+        "to": call.to,
+        "to_formatted": formatted(call.to),
+        "from": call.from_,
+        "from_formatted": formatted(call.from_),
+        "phone_number_sid": None,
+        "status": call.status,
+        "start_time": rfc2822(call.start_time),
+        "end_time": rfc2822(call.end_time),
+        "duration": None if call.duration is None else str(call.duration),
+        "price": None,
+        "price_unit": "USD",
+        "direction": "outbound-api",
+        "answered_by": call.answered_by,
+        "annotation": None,
+        "api_version": API_VERSION,
+        "forwarded_from": None,
+        "group_sid": None,
+        "caller_name": None,
+        "queue_time": str(call.queue_time_ms),
+        "trunk_sid": None,
+        "uri": f"{base}.json",
+        "subresource_uris": {key: f"{base}/{name}.json" for key, name in CALL_SUBRESOURCES.items()},
+    }
+
+
+def message_json(message: MessageRecord) -> dict[str, Any]:
+    base = f"{account_path(message.account_sid)}/Messages/{message.sid}"
+    unassigned = message.status == "accepted"  # a Messaging Service has not picked a sender
+    return {
+        "account_sid": message.account_sid,
+        "api_version": API_VERSION,
+        "body": message.body,
+        "date_created": rfc2822(message.created),
+        "date_sent": rfc2822(message.date_sent),
+        "date_updated": rfc2822(message.updated),
+        "direction": "outbound-api",
+        "error_code": message.error_code,
+        "error_message": None,
+        "from": message.from_,
+        "messaging_service_sid": message.messaging_service_sid,
+        "num_media": str(message.num_media),
+        "num_segments": "0" if unassigned else str(message.num_segments),
+        "price": None,
+        "price_unit": "USD",
+        "sid": message.sid,
+        "status": message.status,
+        "subresource_uris": {
+            "media": f"{base}/Media.json",
+            "feedback": f"{base}/Feedback.json",
+        },
+        "to": message.to,
+        "uri": f"{base}.json",
+    }
+
+
+def calls_page_json(
+    account_sid: str,
+    calls: list[CallRecord],
+    *,
+    filters: Iterable[tuple[str, str]],
+    page: int,
+    size: int,
+    more: bool,
+) -> dict[str, Any]:
+    """Twilio's paging envelope; `next_page_uri` carries a PageToken cursor."""
+    path = f"{account_path(account_sid)}/Calls.json"
+    filters = list(filters)
+
+    def uri(page_number: int, token: str | None = None) -> str:
+        query = [*filters, ("PageSize", str(size)), ("Page", str(page_number))]
+        if token:
+            query.append(("PageToken", token))
+        return f"{path}?{urlencode(query)}"
+
+    start = page * size
+    return {
+        "calls": [call_json(call) for call in calls],
+        "end": start + max(len(calls) - 1, 0),
+        "first_page_uri": uri(0),
+        "next_page_uri": uri(page + 1, f"PA{calls[-1].index}") if more and calls else None,
+        "page": page,
+        "page_size": size,
+        "previous_page_uri": None,
+        "start": start,
+        "uri": uri(page),
+    }
