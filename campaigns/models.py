@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from campaigns.validation import validate_caller_id_filter, validate_calling_windows
@@ -15,6 +15,14 @@ class CampaignQuerySet(models.QuerySet):
 
     def running(self):
         return self.filter(status=Campaign.Status.DIALING)
+
+    def delete(self):
+        # Prospects reference their campaign without a database constraint (prospects.models),
+        # so lock the campaigns first: an import holding one finishes before its prospects are
+        # collected, and an import that starts later finds the campaign gone.
+        with transaction.atomic(using=self.db):
+            list(self.model._base_manager.filter(pk__in=self.values("pk")).select_for_update())
+            return super().delete()
 
 
 class Campaign(models.Model):
@@ -122,3 +130,6 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def delete(self, using=None, keep_parents=False):
+        return type(self).objects.using(using or "default").filter(pk=self.pk).delete()

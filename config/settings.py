@@ -141,7 +141,6 @@ PROSPECT_LOCK_TIMEOUT_SECONDS = env.int("PROSPECT_LOCK_TIMEOUT_SECONDS", default
 
 # --- Import --------------------------------------------------------------------------------
 IMPORT_MAX_ERRORS_LISTED = 1000
-IMPORT_WORKERS = env.int("IMPORT_WORKERS", default=2)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -4,7 +4,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 CONCURRENCY_LIMIT_MIN = 1
@@ -14,6 +14,18 @@ CONCURRENCY_LIMIT_MAX = 10_000
 class OrganizationQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
+
+    def delete(self):
+        # Lock the orgs' campaigns first, for the reason CampaignQuerySet.delete gives.
+        from campaigns.models import Campaign
+
+        with transaction.atomic(using=self.db):
+            list(
+                Campaign._base_manager.using(self.db)
+                .filter(organization__in=self.values("pk"))
+                .select_for_update()
+            )
+            return super().delete()
 
 
 class Organization(models.Model):
@@ -53,6 +65,9 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def delete(self, using=None, keep_parents=False):
+        return type(self).objects.using(using or "default").filter(pk=self.pk).delete()
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:

@@ -195,7 +195,8 @@ def prospects_import(*, campaign: Campaign, fileobj, progress: Progress | None =
     result = ImportResult()
     with transaction.atomic():
         # Imports into one campaign are serialised, so dedupe against what is there is exact.
-        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        if not Campaign.objects.select_for_update().filter(pk=campaign.pk).exists():
+            raise ImportFileError("The campaign was deleted.")
         seen = set(ProspectPhone.objects.filter(campaign=campaign).values_list("e164", flat=True))
         suppressed = set(
             Suppression.objects.for_org(campaign.organization).values_list("e164", flat=True)

@@ -28,14 +28,21 @@ class Prospect(models.Model):
 
     TERMINAL = ("completed", "exhausted", "suppressed", "cancelled", "failed")
 
+    # No database-level constraint on the two parents: a per-row foreign-key check cost the
+    # import more than half its time. Deletes still cascade (Django's collector), and a
+    # campaign's delete locks its row first, so it cannot race an import (campaigns.models).
     organization = models.ForeignKey(
-        "orgs.Organization", on_delete=models.CASCADE, related_name="prospects"
+        "orgs.Organization",
+        on_delete=models.CASCADE,
+        related_name="prospects",
+        db_constraint=False,
     )
     campaign = models.ForeignKey(
         "campaigns.Campaign",
         on_delete=models.CASCADE,
         related_name="prospects",
         db_index=False,  # covered by prospect_campaign_status
+        db_constraint=False,
     )
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
@@ -104,7 +111,11 @@ class ProspectPhone(models.Model):
     )
     # Denormalised from the prospect so a number is unique within its campaign.
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, related_name="+", db_index=False
+        "campaigns.Campaign",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,  # as Prospect.campaign
     )
     position = models.PositiveSmallIntegerField(default=0)
     e164 = models.CharField(max_length=16)
