@@ -172,4 +172,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # The SDK logs every request's headers at INFO.
+    "loggers": {"twilio.http_client": {"level": "WARNING"}},
 }

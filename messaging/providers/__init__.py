@@ -10,9 +10,18 @@ from messaging.providers.base import (
     MessageInfo,
     Provider,
     ProviderError,
+    retry_delay,
 )
 
-__all__ = ("CallInfo", "CallRequest", "MessageInfo", "Provider", "ProviderError", "get_provider")
+__all__ = (
+    "CallInfo",
+    "CallRequest",
+    "MessageInfo",
+    "Provider",
+    "ProviderError",
+    "get_provider",
+    "retry_delay",
+)
 
 
 @functools.cache

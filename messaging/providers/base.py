@@ -1,5 +1,6 @@
 """The carrier interface the engine talks to, and how carrier errors are classified."""
 
+import random
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -81,6 +82,25 @@ class ProviderError(Exception):
 
     def __repr__(self) -> str:
         return f"ProviderError(code={self.code}, http_status={self.http_status}, {self.args[0]!r})"
+
+
+def retry_delay(
+    attempt: int,
+    *,
+    base: float = 2.0,
+    cap: float = 300.0,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait before retry number `attempt` (0-based) of a transient error.
+
+    Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)], so many
+    workers refused at once do not come back at once; never sooner than the carrier's
+    Retry-After when it sent one.
+    """
+    ceiling = min(cap, base * 2 ** min(attempt, 32))
+    delay = (rng or random).uniform(0, ceiling)
+    return max(delay, retry_after or 0.0)
 
 
 class Provider(Protocol):

@@ -10,14 +10,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
-from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from messaging.providers.twilio import RewritingHttpClient
 from messaging.simulator import SimulatorServer
 
 ACCOUNT = "AC" + "a1" * 16
@@ -25,20 +25,6 @@ TOKEN = "sim-test-token"
 OTHER_ACCOUNT = "AC" + "b2" * 16
 OTHER_TOKEN = "other-test-token"
 WAIT_SECONDS = 10.0
-
-
-class LocalTwilioHttpClient(TwilioHttpClient):
-    """Contract §5, method A: rewrite scheme and host, leave everything else to the SDK."""
-
-    def __init__(self, base_url: str, **kwargs: Any):
-        super().__init__(**kwargs)
-        parts = urlsplit(base_url)
-        self._scheme, self._netloc = parts.scheme, parts.netloc
-
-    def request(self, method, url, *args, **kwargs):
-        parts = urlsplit(url)
-        url = urlunsplit((self._scheme, self._netloc, parts.path, parts.query, parts.fragment))
-        return super().request(method, url, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -157,7 +143,7 @@ class Sim:
         assert self.http.post(f"{self.base_url}/_sim/reset", timeout=5).status_code == 200
 
     def client(self, account: str = ACCOUNT, token: str = TOKEN) -> Client:
-        return Client(account, token, http_client=LocalTwilioHttpClient(self.base_url, timeout=5))
+        return Client(account, token, http_client=RewritingHttpClient(self.base_url, timeout=5))
 
     def api_url(self, path: str, account: str = ACCOUNT) -> str:
         return f"{self.base_url}/2010-04-01/Accounts/{account}/{path}"
@@ -196,15 +182,3 @@ def receiver(_receiver: Receiver, sim: Sim) -> Receiver:
 @pytest.fixture
 def client(sim: Sim) -> Client:
     return sim.client()
-
-
-def eventually(check: Callable[[], Any], *, timeout: float = WAIT_SECONDS) -> Any:
-    """Poll `check` until it returns something truthy (bounded), and return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {check}")
-        time.sleep(0.01)

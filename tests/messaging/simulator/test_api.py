@@ -13,8 +13,8 @@ from tests.messaging.simulator.conftest import (
     OTHER_ACCOUNT,
     OTHER_TOKEN,
     TOKEN,
-    eventually,
 )
+from tests.waiting import eventually
 
 RFC2822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 DID = "+14155550100"

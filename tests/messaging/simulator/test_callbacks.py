@@ -5,7 +5,8 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from messaging.simulator.scenario import MACHINE_END_VERDICTS
-from tests.messaging.simulator.conftest import ACCOUNT, eventually
+from tests.messaging.simulator.conftest import ACCOUNT
+from tests.waiting import eventually
 
 DID = "+14155550100"
 ALL_EVENTS = ["initiated", "ringing", "answered", "completed"]

@@ -11,7 +11,7 @@ import requests
 from django.core.management import CommandError, call_command
 from twilio.rest import Client
 
-from tests.messaging.simulator.conftest import LocalTwilioHttpClient
+from messaging.providers.twilio import RewritingHttpClient
 
 MANAGE = Path(__file__).resolve().parents[3] / "manage.py"
 ACCOUNT, TOKEN = "AC" + "c3" * 16, "command-token"
@@ -42,7 +42,7 @@ def test_the_command_serves_until_sigterm(tmp_path):
         base_url = banner.split("listening on ")[1].split()[0]
 
         assert requests.get(f"{base_url}/_sim/scenario", timeout=5).json()["cps"] == 5
-        client = Client(ACCOUNT, TOKEN, http_client=LocalTwilioHttpClient(base_url, timeout=5))
+        client = Client(ACCOUNT, TOKEN, http_client=RewritingHttpClient(base_url, timeout=5))
         call = client.calls.create(to="+14155550001", from_="+14155550100", twiml="<Response/>")
         assert call.status == "queued"
     finally:

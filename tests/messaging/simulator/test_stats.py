@@ -2,7 +2,8 @@
 
 from twilio.base.exceptions import TwilioRestException
 
-from tests.messaging.simulator.conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_TOKEN, eventually
+from tests.messaging.simulator.conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_TOKEN
+from tests.waiting import eventually
 
 DID = "+14155550100"
 

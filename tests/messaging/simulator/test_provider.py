@@ -1,0 +1,177 @@
+"""TwilioProvider, the code the engine calls, against the simulator over HTTP: what it returns,
+and how each carrier refusal is classified for the caller."""
+
+import random
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from messaging.providers import CallRequest, ProviderError, retry_delay
+from messaging.providers.twilio import TwilioProvider
+from messaging.services import provider_error_handle
+from prospects.models import Suppression
+from tests.messaging.simulator.conftest import ACCOUNT, TOKEN
+from tests.waiting import eventually
+
+DID = "+14155550100"
+PERSON = "+14155550102"
+
+
+@pytest.fixture
+def provider(sim):
+    return TwilioProvider(account_sid=ACCOUNT, auth_token=TOKEN, base_url=sim.base_url, timeout=5)
+
+
+def call(provider, receiver, to=PERSON, **kwargs):
+    return provider.originate_call(
+        CallRequest(
+            to=to,
+            from_=DID,
+            status_callback=receiver.url("/status"),
+            amd_callback=receiver.url("/amd"),
+            **kwargs,
+        )
+    )
+
+
+def test_a_call_is_placed_with_amd_and_its_callbacks_arrive(sim, receiver, provider):
+    sim.scenario(to_suffix={"0102": "human"})
+    info = call(provider, receiver)
+
+    assert info.sid.startswith("CA") and info.status == "queued"
+    assert (info.to, info.from_) == (PERSON, DID)
+    statuses = receiver.wait("/status", 4)
+    assert [r.params["CallStatus"] for r in statuses] == [
+        "initiated",
+        "ringing",
+        "in-progress",
+        "completed",
+    ]
+    assert all(r.signature_valid() and r.params["CallSid"] == info.sid for r in statuses)
+    assert receiver.wait("/amd", 1)[0].params["AnsweredBy"] == "human"
+    done = eventually(lambda: (c := provider.fetch_call(info.sid)).status == "completed" and c)
+    assert done.answered_by == "human" and done.duration > 0 and done.end_time is not None
+
+
+def test_calls_are_listed_by_to_from_and_start_time_for_reconciliation(sim, receiver, provider):
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    first = call(provider, receiver, to="+14155550103")
+    second = call(provider, receiver, to="+14155550104")
+
+    assert {c.sid for c in provider.list_calls(from_=DID)} == {first.sid, second.sid}
+    assert [c.sid for c in provider.list_calls(to="+14155550104")] == [second.sid]
+    assert len(provider.list_calls(to="+14155550103", started_after=before)) == 1
+    assert provider.list_calls(to="+14155550103", started_before=before) == []
+
+
+def test_hangup_ends_a_live_call(sim, receiver, provider):
+    sim.scenario(time_scale=1, ring_seconds=[30, 30])  # rings long enough to be hung up
+    info = call(provider, receiver)
+
+    ended = provider.hangup_call(info.sid)
+
+    assert ended.sid == info.sid and ended.status in ("canceled", "completed")
+    assert provider.fetch_call(info.sid).status in ("canceled", "completed")
+
+
+def test_a_text_is_sent_and_fetched(sim, receiver, provider):
+    sim.scenario(sms_delivery_rate=1.0)
+    info = provider.send_sms(
+        to=PERSON, from_=DID, body="hello ✓", status_callback=receiver.url("/sms")
+    )
+
+    assert info.sid.startswith("SM") and info.status == "queued" and info.num_segments == 1
+    statuses = receiver.wait("/sms", 2)
+    assert [r.params["MessageStatus"] for r in statuses] == ["sent", "delivered"]
+    assert eventually(lambda: provider.fetch_message(info.sid).status == "delivered")
+
+
+@pytest.mark.parametrize("to", ["5551234567", "+1415555"], ids=["fictional", "short"])
+def test_an_invalid_number_is_permanent_for_that_number(sim, receiver, provider, to):
+    with pytest.raises(ProviderError) as caught:
+        call(provider, receiver, to=to)
+
+    error = caught.value
+    assert (error.code, error.http_status) == (21211, 400)
+    assert error.permanent_for_number and not error.transient and not error.opted_out
+
+
+def test_a_landline_cannot_be_texted(sim, receiver, provider):
+    sim.scenario(landlines=[PERSON])
+    with pytest.raises(ProviderError) as caught:
+        provider.send_sms(to=PERSON, from_=DID, body="hi", status_callback=receiver.url("/s"))
+    assert caught.value.code == 21614 and caught.value.permanent_for_number
+
+
+def test_stop_then_a_send_is_refused_with_21610_and_suppresses_the_number(
+    sim, receiver, provider, org, other_org
+):
+    sim.inbound(From=PERSON, To=DID, Body="stop")
+
+    with pytest.raises(ProviderError) as caught:
+        provider.send_sms(to=PERSON, from_=DID, body="hi", status_callback=receiver.url("/s"))
+    error = caught.value
+    assert (error.code, error.opted_out, error.transient) == (21610, True, False)
+
+    provider_error_handle(org=org, to=PERSON, error=error)
+    entry = Suppression.objects.get(organization=org, e164=PERSON)
+    assert (entry.reason, entry.source) == ("stop", "carrier:21610")
+    assert not Suppression.objects.filter(organization=other_org).exists()
+
+    sim.inbound(From=PERSON, To=DID, Body="START")
+    assert provider.send_sms(
+        to=PERSON, from_=DID, body="hi", status_callback=receiver.url("/s")
+    ).sid.startswith("SM")
+
+
+def test_too_many_concurrent_requests_is_transient(sim, receiver, provider):
+    sim.scenario(max_concurrent_requests=1, api_latency_ms=[300, 300])
+
+    def attempt(i):
+        try:
+            return call(provider, receiver, to=f"+1415555{i:04d}")
+        except ProviderError as exc:
+            return exc
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(attempt, range(200, 206)))
+
+    refused = [o for o in outcomes if isinstance(o, ProviderError)]
+    assert refused and len(refused) < len(outcomes)
+    assert all((e.code, e.http_status, e.transient) == (20429, 429, True) for e in refused)
+
+
+def test_bad_credentials_are_not_retried(sim, receiver):
+    provider = TwilioProvider(account_sid=ACCOUNT, auth_token="wrong", base_url=sim.base_url)
+    with pytest.raises(ProviderError) as caught:
+        call(provider, receiver)
+    assert (caught.value.code, caught.value.http_status, caught.value.transient) == (
+        20003,
+        401,
+        False,
+    )
+
+
+def test_an_unreachable_carrier_is_transient(receiver):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    provider = TwilioProvider(
+        account_sid=ACCOUNT, auth_token=TOKEN, base_url=f"http://127.0.0.1:{port}", timeout=2
+    )
+    with pytest.raises(ProviderError) as caught:
+        call(provider, receiver)
+    assert caught.value.transient and caught.value.code is None
+
+
+def test_retry_delays_grow_with_jitter_and_respect_retry_after():
+    rng = random.Random(1)
+    delays = [[retry_delay(n, rng=rng) for _ in range(200)] for n in range(12)]
+    for n, samples in enumerate(delays):
+        ceiling = min(300.0, 2.0 * 2**n)
+        assert all(0 <= d <= ceiling for d in samples)
+        assert len({round(d, 6) for d in samples}) > 150  # spread out, not one value
+    assert max(delays[10]) > max(delays[1]) * 10
+    assert all(retry_delay(0, retry_after=30, rng=rng) >= 30 for _ in range(50))
