@@ -125,6 +125,9 @@ TWILIO_HTTP_TIMEOUT = env.float("TWILIO_HTTP_TIMEOUT", default=10.0)
 # query (what we gave the carrier); "request" = the request's own absolute URI (set
 # USE_X_FORWARDED_HOST / SECURE_PROXY_SSL_HEADER behind a proxy).
 WEBHOOK_URL_MODE = env.str("WEBHOOK_URL_MODE", default="public")
+# An event for a call or message the platform has no row for (yet) waits this long for the
+# row before it is counted as unknown: a carrier can call back before the create's answer.
+INBOX_UNKNOWN_SID_GRACE_SECONDS = env.int("INBOX_UNKNOWN_SID_GRACE_SECONDS", default=30)
 USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -110,6 +110,9 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    # A callback can overtake the write of its call's row (the carrier answers the create and
+    # calls back at once): an event for an unknown sid waits until then before it is counted.
+    apply_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -5,6 +5,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -17,6 +18,7 @@ from messaging import keywords
 from messaging.models import (
     CALL_STATUS_RANK,
     MESSAGE_STATUS_RANK,
+    TERMINAL_RANK,
     CarrierCall,
     CarrierMessage,
     WebhookEvent,
@@ -32,6 +34,7 @@ from prospects.services import (
 log = logging.getLogger(__name__)
 INBOX_BATCH = 1000
 INBOX_DEBOUNCE_MS = 200
+DEFER_SECONDS = 2  # an event waiting for its row is looked at again this much later
 _SCHEDULED_KEY = "outbound:inbox:apply-scheduled"
 Outcome = WebhookEvent.Outcome
 
@@ -121,16 +124,27 @@ def inbox_schedule_apply() -> None:
 
 @dataclass
 class _Batch:
+    now: datetime
     outcomes: dict[int, str] = field(default_factory=dict)
+    deferred: list[int] = field(default_factory=list)
     replies: list[tuple[str, str, str]] = field(default_factory=list)  # (to, from, body)
+
+    def unknown(self, event: WebhookEvent) -> None:
+        """An event whose sid has no row: wait a little for the row, then count it."""
+        grace = timedelta(seconds=settings.INBOX_UNKNOWN_SID_GRACE_SECONDS)
+        if event.received_at > self.now - grace:
+            self.deferred.append(event.id)
+        else:
+            self.outcomes[event.id] = Outcome.UNKNOWN_SID
 
 
 def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
     """Apply up to `limit` pending events; returns counts by outcome. Safe to run concurrently."""
-    batch = _Batch()
+    batch = _Batch(now=timezone.now())
     with transaction.atomic():
         events = list(
             WebhookEvent.objects.filter(processed_at__isnull=True)
+            .filter(Q(apply_after__isnull=True) | Q(apply_after__lte=batch.now))
             .order_by("id")
             .select_for_update(skip_locked=True)[:limit]
         )
@@ -149,6 +163,10 @@ def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
             ids_by_outcome[outcome].append(event_id)
         for outcome, ids in ids_by_outcome.items():
             WebhookEvent.objects.filter(id__in=ids).update(processed_at=now, outcome=outcome)
+        if batch.deferred:
+            WebhookEvent.objects.filter(id__in=batch.deferred).update(
+                apply_after=now + timedelta(seconds=DEFER_SECONDS)
+            )
     for to, from_number, body in batch.replies:  # never call the carrier under row locks
         try:
             get_provider().send_sms(
@@ -162,6 +180,8 @@ def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for outcome in batch.outcomes.values():
         counts[outcome] += 1
+    if batch.deferred:
+        counts["deferred"] = len(batch.deferred)
     return dict(counts)
 
 
@@ -182,7 +202,7 @@ def _apply_call_status(events: list[WebhookEvent], batch: _Batch) -> None:
     known = set(CarrierCall.objects.filter(sid__in=latest).values_list("sid", flat=True))
     for event in events:
         if event.sid not in known:
-            batch.outcomes[event.id] = Outcome.UNKNOWN_SID
+            batch.unknown(event)
         elif latest[event.sid] is not event:
             batch.outcomes[event.id] = Outcome.STALE
     for sid, event in latest.items():
@@ -192,7 +212,7 @@ def _apply_call_status(events: list[WebhookEvent], batch: _Batch) -> None:
         status = p.get("CallStatus", "")
         rank, seq = rank_of(event)
         fields = {"status": status, "status_rank": rank, "sequence_number": seq}
-        if rank >= 4:
+        if rank >= TERMINAL_RANK:
             fields.update(
                 ended_at=timezone.now(),
                 duration_seconds=_int(p.get("CallDuration")),
@@ -214,7 +234,7 @@ def _apply_amd(events: list[WebhookEvent], batch: _Batch) -> None:
     )
     for event in events:
         if event.sid not in known:
-            batch.outcomes[event.id] = Outcome.UNKNOWN_SID
+            batch.unknown(event)
             continue
         moved = CarrierCall.objects.filter(sid=event.sid, machine_detection_ms__isnull=True).update(
             answered_by=event.payload.get("AnsweredBy", ""),
@@ -235,7 +255,7 @@ def _apply_message_status(events: list[WebhookEvent], batch: _Batch) -> None:
     known = set(CarrierMessage.objects.filter(sid__in=latest).values_list("sid", flat=True))
     for event in events:
         if event.sid not in known:
-            batch.outcomes[event.id] = Outcome.UNKNOWN_SID
+            batch.unknown(event)
         elif latest[event.sid] is not event:
             batch.outcomes[event.id] = Outcome.STALE
     for sid, event in latest.items():

@@ -58,6 +58,7 @@ def webhook_worker(simulator, live_server, log_dir) -> Iterator[Process]:
         TWILIO_AUTH_TOKEN=TOKEN,
         TWILIO_API_BASE_URL=base_url,
         PUBLIC_BASE_URL=live_server.url,
+        INBOX_UNKNOWN_SID_GRACE_SECONDS="1",
     )
     worker = start_worker(log_dir, "webhooks-worker", queues="webhooks,default", env=env)
     yield worker

@@ -1,6 +1,9 @@
 """Signed webhooks land in the inbox once; the batch processor applies them in lifecycle order."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
@@ -115,11 +118,21 @@ def test_out_of_order_events_in_one_batch_end_in_the_last_state(org):
 
 
 @pytest.mark.django_db
-def test_an_event_for_an_unknown_sid_is_kept_and_counted():
+def test_an_event_for_an_unknown_sid_waits_for_its_call_then_is_kept_and_counted(org, settings):
     call_status("CA-nobody", "ringing", 1)
-    assert inbox_apply_batch() == {"unknown_sid": 1}
-    event = WebhookEvent.objects.get()
+    call_status("CA-late", "ringing", 1)
+    assert inbox_apply_batch() == {"deferred": 2}  # the calls' rows may still be written
+    event = WebhookEvent.objects.get(sid="CA-nobody")
+    assert event.processed_at is None and event.apply_after is not None
+    assert inbox_apply_batch() == {}  # deferred events are not picked again at once
+
+    CarrierCall.objects.create(organization=org, sid="CA-late", to="+1", from_number="+1")
+    later = timezone.now() - timedelta(seconds=settings.INBOX_UNKNOWN_SID_GRACE_SECONDS + 1)
+    WebhookEvent.objects.update(apply_after=None, received_at=later)
+    assert inbox_apply_batch() == {"unknown_sid": 1, "applied": 1}
+    event.refresh_from_db()
     assert event.outcome == "unknown_sid" and event.processed_at is not None
+    assert CarrierCall.objects.get(sid="CA-late").status == "ringing"
 
 
 @pytest.mark.django_db
