@@ -1,4 +1,5 @@
-"""The Twilio REST routes: Calls (create, list, fetch, update) and Messages (create, fetch).
+"""The Twilio REST routes: Calls (create, list, fetch, update, the call's Notifications) and
+Messages (create, fetch).
 
 A middleware does what every request shares: Basic auth (401/20003), the per-account cap on
 concurrent requests (429/20429 with Retry-After), the scenario's simulated API latency, and
@@ -19,7 +20,13 @@ from messaging.simulator.calls import CallEngine
 from messaging.simulator.draw import CallAsk
 from messaging.simulator.formats import API_VERSION, ApiError, num_segments, sid
 from messaging.simulator.messages import MessageEngine
-from messaging.simulator.resources import call_json, calls_page_json, message_json
+from messaging.simulator.resources import (
+    call_json,
+    calls_page_json,
+    message_json,
+    notification_json,
+    notifications_page_json,
+)
 from messaging.simulator.runtime import Runtime
 from messaging.simulator.state import CallRecord, MessageRecord
 
@@ -51,6 +58,8 @@ class TwilioApi:
             web.get(f"{PREFIX}/Calls.json", self.list_calls),
             web.get(f"{PREFIX}/Calls/{{sid}}.json", self.fetch_call),
             web.post(f"{PREFIX}/Calls/{{sid}}.json", self.update_call),
+            web.get(f"{PREFIX}/Calls/{{sid}}/Notifications.json", self.list_notifications),
+            web.get(f"{PREFIX}/Calls/{{sid}}/Notifications/{{note}}.json", self.fetch_notification),
             web.post(f"{PREFIX}/Messages.json", self.create_message),
             web.get(f"{PREFIX}/Messages/{{sid}}.json", self.fetch_message),
         ]
@@ -153,6 +162,22 @@ class TwilioApi:
         if status is not None:
             self.calls.hang_up(call, status)
         return json_response(call_json(call))
+
+    async def list_notifications(self, request: web.Request) -> web.Response:
+        """The call's log: errors (`Log=0`, e.g. 13224) and warnings (`Log=1`, e.g. 21262)."""
+        call = self._call(request)
+        log = params.log_level(request.query)
+        size, page, _ = params.paging(request.query)
+        notes = [n for n in call.notifications if log is None or n.log == log]
+        level = None if log is None else str(log)
+        return json_response(notifications_page_json(call, notes, log=level, page=page, size=size))
+
+    async def fetch_notification(self, request: web.Request) -> web.Response:
+        call = self._call(request)
+        note = next((n for n in call.notifications if n.sid == request.match_info["note"]), None)
+        if note is None:
+            raise _not_found(request)
+        return json_response(notification_json(call, note))
 
     def _call(self, request: web.Request) -> CallRecord:
         call = self.rt.store.call(request.match_info["account"], request.match_info["sid"])

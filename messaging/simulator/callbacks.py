@@ -3,7 +3,8 @@
 Each call or message has a lane: its callbacks go out one after another in the order they
 were submitted, so a receiver sees them in lifecycle order unless the scenario shuffles them.
 Lanes run concurrently; at most `max_in_flight` requests are open at once. Any 2xx is a
-delivery; anything else is retried a few times with exponential backoff, then counted failed.
+delivery (contract §7.7). Like Twilio's status callbacks, anything else is not retried by
+default: it is counted failed, after `callback_retries` retries with doubling backoff if set.
 """
 
 import asyncio

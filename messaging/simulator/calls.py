@@ -4,6 +4,11 @@ A call moves one step at a time; each step emits its callback (when subscribed) 
 event-loop timer for the next, so steps can never overtake each other even at `time_scale` 0
 (then the whole lifecycle runs at once, with no timers). Simulated seconds are multiplied by
 `time_scale`; the CPS queue is real time.
+
+The CPS queue is a token bucket per account at the scenario's `cps` (contract §6: 1 by
+default); a create that finds more than 24 h of calls already queued is refused with 22005.
+A call to an invalid number fails without ringing and logs error 13224; async AMD without its
+callback logs warning 21262. Both go to the call's Notifications (Twilio's call log).
 """
 
 import asyncio
@@ -15,12 +20,20 @@ from messaging.simulator.draw import SETUP_SECONDS
 from messaging.simulator.formats import API_VERSION, rfc2822, sid
 from messaging.simulator.resources import account_path
 from messaging.simulator.runtime import Runtime
-from messaging.simulator.state import CallRecord
+from messaging.simulator.state import CallRecord, Notification
 from messaging.simulator.timing import Pacer, Steps
 
 TERMINAL = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
 QUEUE_LIMIT_SECONDS = 86_400.0  # 24 h of calls at the account's CPS, then 22005
 SIP_CODES = {"completed": 200, "busy": 486, "no-answer": 487, "canceled": 487}
+FAILING_OUTCOMES = frozenset({"failed", "rejected", "invalid_number"})  # they never ring
+ERROR, WARNING = 0, 1  # a Notification's `log`
+INVALID_NUMBER = (13224, "Twilio does not support calling this number or the number is invalid.")
+NO_AMD_CALLBACK = (
+    21262,
+    "Answering Machine Detection was enabled on this call, but no AMD status callback URL was "
+    "provided. AMD results will still be available in the /Calls resource.",
+)
 
 
 class CallEngine:
@@ -30,8 +43,9 @@ class CallEngine:
         self.steps = Steps()
 
     def queue_full(self, account_sid: str) -> bool:
+        """More than 24 h of calls already wait at the account's CPS (86,400 at 1 CPS)."""
         now = asyncio.get_running_loop().time()
-        return self.pacer.backlog(account_sid, now) >= QUEUE_LIMIT_SECONDS
+        return self.pacer.backlog(account_sid, now) > QUEUE_LIMIT_SECONDS
 
     def queue(self, call: CallRecord) -> float:
         """Reserve the call's CPS slot and set `queue_time`; returns the wait in seconds."""
@@ -70,10 +84,15 @@ class CallEngine:
         self.rt.stats.call_live(call.account_sid)
         call.start_time = call.updated = self.rt.now()
         self._emit(call, "initiated", "initiated")
-        if call.plan.outcome in ("failed", "rejected"):
-            self._after(call, SETUP_SECONDS, self._end, "failed")
+        if call.plan.outcome in FAILING_OUTCOMES:
+            self._after(call, SETUP_SECONDS, self._fail)
         else:
             self._after(call, SETUP_SECONDS, self._ring)
+
+    def _fail(self, call: CallRecord) -> None:
+        if call.plan.outcome == "invalid_number":
+            self._log(call, ERROR, *INVALID_NUMBER)
+        self._end(call, "failed")
 
     def _ring(self, call: CallRecord) -> None:
         call.status, call.updated = "ringing", self.rt.now()
@@ -101,7 +120,9 @@ class CallEngine:
     def _amd_verdict(self, call: CallRecord) -> None:
         call.answered_by = call.plan.verdict
         options = call.options
-        if options.amd_callback and call.answered_by:
+        if not options.amd_callback:
+            self._log(call, WARNING, *NO_AMD_CALLBACK)  # the verdict has nowhere to go
+        elif call.answered_by:
             params = {
                 "CallSid": call.sid,
                 "AccountSid": call.account_sid,
@@ -160,6 +181,11 @@ class CallEngine:
         return round(min(planned, (self.rt.now() - call.answered_at) / scale))
 
     # --- plumbing ------------------------------------------------------------------------
+
+    def _log(self, call: CallRecord, level: int, code: int, text: str) -> None:
+        """An entry in the call's log: `GET …/Calls/{sid}/Notifications.json`."""
+        call.notifications.append(Notification(sid("NO"), code, level, text, self.rt.now()))
+        self.rt.stats.notifications[str(code)] += 1
 
     def _emit(
         self, call: CallRecord, event: str, status: str, extra: dict[str, str] | None = None

@@ -10,12 +10,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from messaging.simulator.scenario import Range, Scenario
+from messaging.simulator.scenario import CALL_OUTCOMES, Range, Scenario
 
 SETUP_SECONDS = 1.0  # from dequeue to the first ring (simulated seconds)
 BUSY_RING_CAP_SECONDS = 5.0  # a busy line answers quickly
 FAILED_SIP_CODES = (404, 503)
 SIP_REJECTED = 608
+SIP_NOT_FOUND = 404  # an invalid or unroutable number (error 13224 in the call log)
 
 T = TypeVar("T")
 
@@ -24,7 +25,7 @@ T = TypeVar("T")
 class CallPlan:
     """How a call will go. Times are simulated seconds."""
 
-    outcome: str  # human | machine | busy | no_answer | failed | rejected
+    outcome: str  # human | machine | busy | no_answer | failed | invalid_number | rejected
     ring_s: float  # ringing before the answer, busy or no-answer
     talk_s: float  # answered duration (0 unless answered)
     sip_code: int  # SipResponseCode of the terminal callback
@@ -73,6 +74,7 @@ class Drawer:
         self.rng = random.Random(scenario.seed)
         self._overrides: SuffixTable[tuple[str, ...]] = SuffixTable(scenario.to_suffix)
         self._landlines: SuffixTable[bool] = SuffixTable(dict.fromkeys(scenario.landlines, True))
+        self._spam: SuffixTable[float] = SuffixTable(scenario.spam_from)
         self._codes = [int(c) for c in scenario.sms_error_codes]
         self._code_weights = list(scenario.sms_error_codes.values())
 
@@ -92,7 +94,7 @@ class Drawer:
     # --- calls ---------------------------------------------------------------------------
 
     def call(self, ask: CallAsk) -> CallPlan:
-        outcome = self._override(ask.to, ("human", "machine", "busy", "no_answer", "failed"))
+        outcome = self._override(ask.to, CALL_OUTCOMES)
         outcome = outcome or self._call_outcome(ask.from_)
         if outcome in ("human", "machine"):
             return self._answered(ask, outcome)
@@ -103,11 +105,13 @@ class Drawer:
             return CallPlan("no_answer", float(ask.timeout_s), 0.0, 487, None, 0.0)
         if outcome == "rejected":
             return CallPlan("rejected", 0.0, 0.0, SIP_REJECTED, None, 0.0)
+        if outcome == "invalid_number":
+            return CallPlan("invalid_number", 0.0, 0.0, SIP_NOT_FOUND, None, 0.0)
         return CallPlan("failed", 0.0, 0.0, self.rng.choice(FAILED_SIP_CODES), None, 0.0)
 
     def _call_outcome(self, from_: str) -> str:
         weights = dict(self.scenario.call_outcomes)
-        penalty = self.scenario.spam_from.get(from_, 0.0)
+        penalty = self._spam.get(from_) or 0.0  # the longest matching suffix
         if penalty:
             answered = weights.get("human", 0.0) + weights.get("machine", 0.0)
             for name in ("human", "machine"):

@@ -1,10 +1,12 @@
 """The message lifecycle: [queued →] sent → delivered | undelivered, or failed before sending.
 
 No callback for the initial status (contract §2.3); a create through a Messaging Service
-starts `accepted` and reports `queued` first. With `mps` set in the scenario, each sender
-sends at its type's rate (segments per second, real time): a sender whose queue already holds
-10 h refuses creates with 21611, and a message still queued past its `ValidityPeriod` fails
-with 30036.
+starts `accepted` and reports `queued` first. Each sender sends at its type's rate (`mps`,
+segments per second, real time; contract §6: long code 1, toll-free 3, short code 100). A
+Messaging Service without From is one sender, paced like a long code. A sender whose queue
+already holds more than 10 h: a create with that From is refused with 21611, a create through
+a service is accepted and then fails with 30001. A message still queued past its
+`ValidityPeriod` fails with 30036 and takes no sending slot.
 """
 
 import asyncio
@@ -14,7 +16,8 @@ from messaging.simulator.runtime import Runtime
 from messaging.simulator.state import MessageRecord
 from messaging.simulator.timing import Pacer, Steps
 
-QUEUE_LIMIT_SECONDS = 36_000.0  # 10 h of segments per sender (21611)
+QUEUE_LIMIT_SECONDS = 36_000.0  # 10 h of segments per sender (21611, or 30001 via a service)
+QUEUE_OVERFLOW = 30001
 VALIDITY_EXPIRED = 30036
 
 
@@ -25,29 +28,29 @@ class MessageEngine:
         self.steps = Steps()
 
     def queue_full(self, sender: str) -> bool:
-        if self._rate(sender) is None:
-            return False
+        """More than 10 h of segments already wait at the sender's rate (36,000 at 1 MPS)."""
         now = asyncio.get_running_loop().time()
-        return self.pacer.backlog(sender, now) >= QUEUE_LIMIT_SECONDS
+        return self.pacer.backlog(sender, now) > QUEUE_LIMIT_SECONDS
 
     def place(self, message: MessageRecord) -> None:
         """Start a stored message after its 201 has been rendered."""
-        rate = self._rate(message.sender)
-        wait = 0.0
-        if rate is not None:
-            now = asyncio.get_running_loop().time()
-            wait = self.pacer.reserve(
-                message.sender, rate=rate, now=now, cost=max(message.num_segments, 1)
-            )
+        sender = message.sender
+        if self.queue_full(sender):  # only through a service: a full From was refused (21611)
+            self.steps.later(message, 0.0, self._finish, "failed", QUEUE_OVERFLOW)
+            return
+        now = asyncio.get_running_loop().time()
+        wait = self.pacer.backlog(sender, now)
+        if wait <= message.validity_s:  # one that will expire first never takes a slot
+            cost = max(message.num_segments, 1)
+            wait = self.pacer.reserve(sender, rate=self._rate(sender), now=now, cost=cost)
         self.steps.later(message, 0.0, self._start, wait)
 
     def reset(self) -> None:
         self.steps.reset()
         self.pacer.reset()
 
-    def _rate(self, sender: str) -> float | None:
-        mps = self.rt.scenario.mps
-        return None if mps is None else mps.get(sender_type(sender))
+    def _rate(self, sender: str) -> float:
+        return self.rt.scenario.mps[sender_type(sender)]
 
     # --- steps ---------------------------------------------------------------------------
 

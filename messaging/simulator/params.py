@@ -6,6 +6,7 @@ as multi-dicts (`getall`) and every default is applied here (contract §0).
 
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from messaging.simulator.formats import ApiError, is_e164, parse_api_time
 from messaging.simulator.state import CallFilter, CallOptions, TimeBound
@@ -73,8 +74,14 @@ def callback_url(form: Form, name: str, *, code: int = 21609) -> str | None:
     url = text(form, name)
     if not url:
         return None
-    if not url.startswith(URL_SCHEMES) or " " in url:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        host = ""
+    if not url.startswith(URL_SCHEMES) or " " in url or not host:
         raise bad_request(code, f"{name} is not a valid URL: {url}")
+    if "_" in host:  # contract §1.1: hostnames may not contain underscores
+        raise bad_request(code, f"{name} is not a valid URL: its hostname has an underscore: {url}")
     return url
 
 
@@ -122,6 +129,16 @@ def call_options(form: Form) -> CallOptions:
         time_limit_s=integer(form, "TimeLimit", 14_400, low=1, high=86_400),
         record=text(form, "Record").lower() == "true",
     )
+
+
+def log_level(query: Form) -> int | None:
+    """A Notifications list's `Log` filter: 0 errors, 1 warnings, absent both."""
+    raw = text(query, "Log")
+    if not raw:
+        return None
+    if raw not in ("0", "1"):
+        raise bad_request(20001, f"Invalid Log: {raw!r}; use 0 or 1")
+    return int(raw)
 
 
 def update_status(form: Form) -> str | None:

@@ -1,11 +1,12 @@
-"""Response bodies: the Call and Message resources and the list envelope (contract §1.2, §2.2)."""
+"""Response bodies: the Call and Message resources, a call's Notifications (its call log) and
+the list envelopes (contract §1.2, §2.2)."""
 
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
 from messaging.simulator.formats import API_VERSION, formatted, rfc2822
-from messaging.simulator.state import CallRecord, MessageRecord
+from messaging.simulator.state import CallRecord, MessageRecord, Notification
 
 CALL_SUBRESOURCES = {
     "notifications": "Notifications",
@@ -115,6 +116,55 @@ def calls_page_json(
         "page": page,
         "page_size": size,
         "previous_page_uri": None,
+        "start": start,
+        "uri": uri(page),
+    }
+
+
+def notification_json(call: CallRecord, note: Notification) -> dict[str, Any]:
+    """A Call Notification: an entry of the call's log (error 13224, warning 21262)."""
+    return {
+        "account_sid": call.account_sid,
+        "api_version": API_VERSION,
+        "call_sid": call.sid,
+        "date_created": rfc2822(note.created),
+        "date_updated": rfc2822(note.created),
+        "error_code": str(note.error_code),
+        "log": str(note.log),
+        "message_date": rfc2822(note.created),
+        "message_text": note.text,
+        "more_info": f"https://www.twilio.com/docs/errors/{note.error_code}",
+        "request_method": None,  # no TwiML request is made, so none caused it
+        "request_url": None,
+        "request_variables": None,
+        "response_body": None,
+        "response_headers": None,
+        "sid": note.sid,
+        "uri": f"{account_path(call.account_sid)}/Calls/{call.sid}/Notifications/{note.sid}.json",
+    }
+
+
+def notifications_page_json(
+    call: CallRecord, notes: list[Notification], *, log: str | None, page: int, size: int
+) -> dict[str, Any]:
+    """One page of a call's notifications, oldest first; a call has at most a few."""
+    path = f"{account_path(call.account_sid)}/Calls/{call.sid}/Notifications.json"
+    filters = [("Log", log)] if log is not None else []
+
+    def uri(page_number: int) -> str:
+        query = [*filters, ("PageSize", str(size)), ("Page", str(page_number))]
+        return f"{path}?{urlencode(query)}"
+
+    start = page * size
+    shown = notes[start : start + size]
+    return {
+        "notifications": [notification_json(call, note) for note in shown],
+        "end": start + max(len(shown) - 1, 0),
+        "first_page_uri": uri(0),
+        "next_page_uri": uri(page + 1) if len(notes) > start + size else None,
+        "page": page,
+        "page_size": size,
+        "previous_page_uri": uri(page - 1) if page else None,
         "start": start,
         "uri": uri(page),
     }

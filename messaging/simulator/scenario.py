@@ -4,6 +4,8 @@ A scenario is plain JSON (a file given to `--scenario`, or `PUT /_sim/scenario`)
 optional; an absent key takes its default below, an unknown key or a bad value is refused with
 a message naming it. Simulated durations are in seconds and are multiplied by `time_scale`
 before they become real time; `cps`, `mps`, `api_latency_ms` and the callback timings are real.
+Rates default to the contract's (§6): 1 call per second per account, and per sender 1, 3 or
+100 segments per second for a long code, toll-free number or short code.
 """
 
 import json
@@ -14,10 +16,11 @@ from typing import Any
 
 Range = tuple[float, float]
 
-CALL_OUTCOMES = ("human", "machine", "busy", "no_answer", "failed")
+CALL_OUTCOMES = ("human", "machine", "busy", "no_answer", "failed", "invalid_number")
 SMS_OUTCOMES = ("sms_delivered", "sms_undelivered", "sms_failed")
 MACHINE_END_VERDICTS = ("machine_end_beep", "machine_end_silence", "machine_end_other")
 SENDER_TYPES = ("long_code", "toll_free", "short_code")
+DEFAULT_MPS: dict[str, float] = {"long_code": 1.0, "toll_free": 3.0, "short_code": 100.0}
 URL_SCHEMES = ("http://", "https://")
 DEFAULT_DURATIONS: dict[str, Range] = {"human": (20.0, 180.0), "machine": (8.0, 40.0)}
 
@@ -30,8 +33,8 @@ class ScenarioError(ValueError):
 class Scenario:
     seed: int | None = None
     time_scale: float = 0.001
-    cps: float = 1000.0
-    mps: Mapping[str, float] | None = None
+    cps: float = 1.0
+    mps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MPS))
     max_concurrent_requests: int = 1000
     api_latency_ms: Range = (0.0, 0.0)
     call_outcomes: Mapping[str, float] = field(
@@ -65,7 +68,7 @@ class Scenario:
     landlines: tuple[str, ...] = ()
     spam_from: Mapping[str, float] = field(default_factory=dict)
     callback_delay_ms: Range = (0.0, 0.0)
-    callback_retries: int = 3
+    callback_retries: int = 0
     callback_retry_backoff_ms: float = 250.0
     out_of_order: bool = False
     duplicate_callbacks: bool = False
@@ -222,11 +225,17 @@ def _penalties(key: str, value: Any) -> dict[str, float]:
     }
 
 
-def _mps(key: str, value: Any) -> dict[str, float] | None:
-    if value is None:
-        return None
-    raw = _weights(SENDER_TYPES)(key, value)
-    return {name: _positive(f"{key}.{name}", rate) for name, rate in raw.items()}
+def _mps(key: str, value: Any) -> dict[str, float]:
+    """Segments per second by sender type; a type left out keeps the contract's rate."""
+    if not isinstance(value, Mapping):
+        names = ", ".join(SENDER_TYPES)
+        raise ScenarioError(f"{key}: expected an object of segments per second by {names}")
+    bad = sorted(set(value) - set(SENDER_TYPES))
+    if bad:
+        raise ScenarioError(
+            f"{key}: unknown name(s) {', '.join(bad)}; use {', '.join(SENDER_TYPES)}"
+        )
+    return {**DEFAULT_MPS, **{name: _positive(f"{key}.{name}", r) for name, r in value.items()}}
 
 
 def _seed(key: str, value: Any) -> int | None:

@@ -1,4 +1,5 @@
-"""What the carrier remembers: calls and messages by sid, opted-out pairs, auto-replies."""
+"""What the carrier remembers: calls (with their call log) and messages by sid, opted-out
+pairs, auto-replies."""
 
 import asyncio
 from collections import deque
@@ -30,6 +31,17 @@ class CallOptions:
     record: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """An entry of a call's log (Twilio's Call Notification resource): an error or a warning."""
+
+    sid: str
+    error_code: int
+    log: int  # 0 error, 1 warning
+    text: str
+    created: float
+
+
 @dataclass(slots=True, eq=False)
 class CallRecord:
     sid: str
@@ -51,6 +63,7 @@ class CallRecord:
     sequence: int = 0  # callbacks emitted so far: the next SequenceNumber
     timer: asyncio.TimerHandle | None = None
     held: list[Callback] = field(default_factory=list)  # out_of_order: sent at the end
+    notifications: list[Notification] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)

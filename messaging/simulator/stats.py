@@ -67,6 +67,7 @@ class Stats:
     callbacks_retried: int = 0
     callbacks_by_kind: Counter[str] = field(default_factory=Counter)
     inbound: Counter[str] = field(default_factory=Counter)
+    notifications: Counter[str] = field(default_factory=Counter)  # call-log entries by code
 
     def reset(self) -> None:
         """Zero every counter except requests in flight (they are still being answered)."""
@@ -107,5 +108,6 @@ class Stats:
                 "by_kind": dict(self.callbacks_by_kind),
             },
             "inbound": dict(self.inbound),
+            "notifications": dict(self.notifications),
             "opted_out_pairs": opted_out_pairs,
         }

@@ -25,6 +25,10 @@ TOKEN = "sim-test-token"
 OTHER_ACCOUNT = "AC" + "b2" * 16
 OTHER_TOKEN = "other-test-token"
 WAIT_SECONDS = 10.0
+# The contract's defaults (1 CPS, 1/3/100 MPS) would make tests that place many calls or
+# texts wait; tests about rates set them explicitly.
+FAST_CPS = 1000
+FAST_MPS = {"long_code": 1000, "toll_free": 1000, "short_code": 1000}
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,15 @@ class Sim:
         self.http = requests.Session()
 
     def scenario(self, **values: Any) -> dict[str, Any]:
-        """Replace the scenario; tests run instantly and seeded unless they say otherwise."""
-        values = {"time_scale": 0, "seed": 7, **values}
+        """Replace the scenario; tests run instantly, seeded and unthrottled unless they say
+        otherwise (a partial `mps` keeps the fast rate for the types it leaves out)."""
+        mps = {**FAST_MPS, **values.pop("mps", {})}
+        return self.put_scenario(
+            {"time_scale": 0, "seed": 7, "cps": FAST_CPS, "mps": mps, **values}
+        )
+
+    def put_scenario(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Replace the scenario with exactly `values` (absent keys take their defaults)."""
         response = self.http.put(f"{self.base_url}/_sim/scenario", json=values, timeout=5)
         assert response.status_code == 200, response.text
         return response.json()

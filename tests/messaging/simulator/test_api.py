@@ -103,6 +103,33 @@ def test_calls_beyond_cps_wait_in_the_queue_and_can_be_canceled(sim, receiver, c
     assert sim.stats()["calls"]["queued"] == 0
 
 
+def test_calls_leave_the_queue_at_one_per_second_by_default(sim, client):
+    sim.put_scenario({"time_scale": 0, "seed": 7})  # the contract's rates
+
+    first, second = place(client), place(client)
+
+    assert first.queue_time == "0"
+    assert 0 < int(second.queue_time) <= 1000
+    assert client.calls(second.sid).fetch().status == "queued"
+
+
+def test_over_24_hours_of_queued_calls_are_refused_with_22005(sim, client):
+    sim.scenario(cps=1 / 50_000)  # 50,000 s per call: the third would wait over 24 h
+    first, second = place(client), place(client)
+
+    response = raw_post(sim, "Calls.json", {"To": PERSON, "From": DID, "Url": "http://x.test/t"})
+    with pytest.raises(TwilioRestException) as caught:
+        place(client)
+
+    assert first.queue_time == "0" and int(second.queue_time) > 49_000_000
+    assert response.status_code == 400 and set(response.json()) == ERROR_KEYS
+    assert response.json()["code"] == 22005
+    assert response.json()["more_info"] == "https://www.twilio.com/docs/errors/22005"
+    assert (caught.value.status, caught.value.code) == (400, 22005)
+    assert {c.sid for c in client.calls.list()} == {first.sid, second.sid}
+    assert sim.stats()["rejections"] == {"22005": 2}
+
+
 def test_completed_hangs_up_a_live_call_but_canceled_does_not(sim, client):
     sim.scenario(
         time_scale=0.01,
@@ -158,8 +185,18 @@ def test_media_message_is_an_mm(sim, client):
         (lambda c: c.messages.create(to="12345", from_=DID, body="hi"), 21211),
         (lambda c: c.messages.create(to="", from_=DID, body="hi"), 21604),
         (lambda c: c.messages.create(to=PERSON, from_=DID), 21602),
+        (lambda c: place(c, status_callback="http://my_host.test/s"), 21609),
+        (lambda c: c.messages.create(to=PERSON, from_=DID, body="hi", status_callback="x"), 21609),
     ],
-    ids=["call-bad-to", "call-no-url", "sms-bad-to", "sms-no-to", "sms-no-body"],
+    ids=[
+        "call-bad-to",
+        "call-no-url",
+        "sms-bad-to",
+        "sms-no-to",
+        "sms-no-body",
+        "call-callback-host-underscore",
+        "sms-callback-not-a-url",
+    ],
 )
 def test_invalid_creates_are_refused(sim, client, create, code):
     with pytest.raises(TwilioRestException) as caught:
@@ -264,3 +301,38 @@ def test_a_message_queued_past_its_validity_period_fails_with_30036(sim, receive
 
     assert (got.params["MessageStatus"], got.params["ErrorCode"]) == ("failed", "30036")
     assert client.messages(sid).fetch().error_code == 30036
+
+
+def test_texts_leave_each_sender_at_its_types_rate_by_default(sim, client):
+    # Only short codes are named: long codes keep the contract's 1 segment per second.
+    sim.put_scenario(
+        {"time_scale": 0, "seed": 7, "sms_delivery_rate": 1.0, "mps": {"short_code": 500}}
+    )
+
+    first = client.messages.create(to=PERSON, from_=DID, body="one")
+    second = client.messages.create(to=PERSON, from_=DID, body="two")
+    other = client.messages.create(to=PERSON, from_="+14155550101", body="three")
+
+    assert client.messages(second.sid).fetch().status == "queued"  # behind `first` on DID
+    for sid in (first.sid, other.sid):
+        eventually(lambda sid=sid: client.messages(sid).fetch().status == "delivered")
+
+
+def test_a_messaging_service_over_ten_hours_creates_then_fails_with_30001(sim, receiver, client):
+    sim.scenario(mps={"long_code": 0.0001})  # a service without From sends like one long code
+    service = "MG" + "3" * 32
+    for _ in range(4):
+        client.messages.create(to=PERSON, messaging_service_sid=service, body="hi")
+
+    overflow = client.messages.create(
+        to=PERSON, messaging_service_sid=service, body="hi", status_callback=receiver.url("/mg")
+    )
+    (got,) = receiver.wait("/mg", 1)
+
+    assert overflow.status == "accepted"  # created, not refused
+    assert (got.params["MessageStatus"], got.params["ErrorCode"]) == ("failed", "30001")
+    assert got.params["MessagingServiceSid"] == service and "RawDlrDoneDate" not in got.params
+    fetched = client.messages(overflow.sid).fetch()
+    assert (fetched.status, fetched.error_code) == ("failed", 30001)
+    assert client.messages.create(to=PERSON, from_=DID, body="hi").status == "queued"
+    assert "21611" not in sim.stats()["rejections"]

@@ -3,6 +3,7 @@
 from email.utils import parsedate_to_datetime
 
 import pytest
+from twilio.base.exceptions import TwilioRestException
 
 from messaging.simulator.scenario import MACHINE_END_VERDICTS
 from tests.messaging.simulator.conftest import ACCOUNT
@@ -92,7 +93,7 @@ def test_unanswered_outcomes_by_number_suffix(sim, receiver, client, outcome, ex
 
 
 def test_spam_labelled_caller_id_is_rejected_with_608(sim, receiver, client):
-    sim.scenario(call_outcomes={"human": 1}, spam_from={"+14155550666": 1.0})
+    sim.scenario(call_outcomes={"human": 1}, spam_from={"0666": 1.0})  # a suffix key
     place(client, receiver, "+14155550002", from_="+14155550666")
     place(client, receiver, "+14155550003", path="/clean")
 
@@ -101,6 +102,43 @@ def test_spam_labelled_caller_id_is_rejected_with_608(sim, receiver, client):
     assert statuses(got) == ["initiated", "failed"]
     assert got[-1].params["SipResponseCode"] == "608"
     assert statuses(receiver.wait("/clean", 4))[-1] == "completed"
+
+
+def test_an_invalid_number_fails_with_13224_in_the_call_log(sim, receiver, client):
+    sim.scenario(to_suffix={"0404": "invalid_number"})
+    sid = place(client, receiver, "+14155550404").sid
+
+    got = receiver.wait("/voice/status", 2)
+
+    assert statuses(got) == ["initiated", "failed"]  # no ringing: it was never routed
+    assert got[-1].params["SipResponseCode"] == "404" and got[-1].params["CallDuration"] == "0"
+    (note,) = client.calls(sid).notifications.list()
+    assert (note.error_code, note.log, note.call_sid) == ("13224", "0", sid)
+    assert note.sid.startswith("NO") and note.more_info.endswith("/errors/13224")
+    assert client.calls(sid).notifications(note.sid).fetch().error_code == "13224"
+    assert client.calls(sid).fetch().status == "failed"
+    assert sim.stats()["notifications"] == {"13224": 1}
+
+
+def test_async_amd_without_its_callback_logs_warning_21262(sim, receiver, client):
+    sim.scenario(to_suffix={"0002": "human", "0003": "human"})
+    quiet = place(
+        client, receiver, "+14155550002", machine_detection="Enable", async_amd="true"
+    ).sid
+    sync = place(client, receiver, "+14155550003", path="/sync", machine_detection="Enable").sid
+
+    receiver.wait("/voice/status", 4)
+    receiver.wait("/sync", 4)
+
+    (warning,) = client.calls(quiet).notifications.list()
+    assert (warning.error_code, warning.log) == ("21262", "1")
+    assert client.calls(quiet).notifications.list(log=0) == []
+    assert client.calls(quiet).fetch().answered_by == "human"  # still on the call
+    assert client.calls(sync).notifications.list() == []  # sync AMD needs no callback
+    with pytest.raises(TwilioRestException) as caught:
+        client.calls(quiet).notifications("NO" + "0" * 32).fetch()
+    assert caught.value.code == 20404
+    assert sim.stats()["callbacks"]["by_kind"].get("amd") is None
 
 
 @pytest.mark.parametrize(
@@ -250,8 +288,18 @@ def test_out_of_order_shuffles_delivery_not_sequence_numbers(sim, receiver, clie
     assert statuses(sms, "MessageStatus") in (["delivered", "sent"], ["undelivered", "sent"])
 
 
-def test_a_failed_delivery_is_retried(sim, receiver, client):
-    sim.scenario(callback_retry_backoff_ms=1)
+def test_a_failed_delivery_is_not_retried_by_default(sim, receiver, client):
+    receiver.fail_next = 1
+    place(client, receiver, "+14155550002", status_callback_event=["completed"])
+
+    stats = eventually(lambda: (s := sim.stats())["callbacks"]["failed"] == 1 and s)
+
+    assert stats["callbacks"]["retried"] == 0 and stats["callbacks"]["sent"] == 0
+    assert receiver.at("/voice/status") == []
+
+
+def test_a_failed_delivery_is_retried_when_asked(sim, receiver, client):
+    sim.scenario(callback_retries=1, callback_retry_backoff_ms=1)
     receiver.fail_next = 1
     place(client, receiver, "+14155550002", status_callback_event=["completed"])
 

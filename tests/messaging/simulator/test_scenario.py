@@ -35,6 +35,9 @@ def ask(to="+14155550102", from_="+14155550100", amd_mode=None):
         ({"spam_from": {"+14155550666": 2}}, "spam_from.+14155550666"),
         ({"inbound_url": "ftp://x"}, "inbound_url"),
         ({"mps": {"long_code": 0}}, "mps"),
+        ({"mps": None}, "mps: expected an object"),
+        ({"mps": {"pager": 1}}, "pager"),
+        ({"spam_from": {"66x": 0.5}}, "spam_from key"),
         ({"seed": "x"}, "seed"),
     ],
 )
@@ -46,8 +49,30 @@ def test_bad_scenarios_are_refused_with_the_key_named(data, complaint):
 def test_defaults_and_round_trip():
     scenario = Scenario.from_dict({"to_suffix": {"0001": ["busy", "sms_failed"]}, "seed": 3})
 
-    assert scenario.cps == 1000 and scenario.time_scale == 0.001
+    assert scenario.time_scale == 0.001
     assert Scenario.from_dict(scenario.to_dict()) == scenario
+
+
+def test_rates_and_retries_default_to_the_contract():
+    scenario = Scenario()
+
+    assert scenario.cps == 1  # §6: 1 CPS per account
+    assert scenario.mps == {"long_code": 1, "toll_free": 3, "short_code": 100}
+    assert scenario.callback_retries == 0  # status callbacks are not retried by default
+
+
+def test_a_partial_mps_overrides_only_the_types_it_names():
+    scenario = Scenario.from_dict({"mps": {"toll_free": 9}})
+
+    assert scenario.mps == {"long_code": 1, "toll_free": 9, "short_code": 100}
+    assert Scenario.from_dict({"mps": {}}).mps == Scenario().mps
+
+
+def test_an_empty_scenario_over_http_gets_the_contract_rates(sim):
+    current = sim.put_scenario({})
+
+    assert current["cps"] == 1 and current["callback_retries"] == 0
+    assert current["mps"] == {"long_code": 1, "toll_free": 3, "short_code": 100}
 
 
 def test_from_file(tmp_path):
@@ -108,6 +133,24 @@ def test_spam_penalty_moves_answers_to_rejections():
 
     assert set(outcomes) == {"human", "busy", "rejected"}
     assert 50 < outcomes.count("human") < 150  # about a quarter instead of a half
+
+
+def test_spam_from_keys_are_suffixes_and_the_longest_wins():
+    drawer = Drawer(Scenario(call_outcomes={"human": 1}, spam_from={"0666": 1.0, "10666": 0.0}))
+
+    assert {drawer.call(ask(from_="+14155550666")).outcome for _ in range(20)} == {"rejected"}
+    assert {drawer.call(ask(from_="+14155510666")).outcome for _ in range(20)} == {"human"}
+    assert {drawer.call(ask(from_="+14155550667")).outcome for _ in range(20)} == {"human"}
+
+
+def test_invalid_number_is_an_outcome_a_suffix_or_a_weight_can_choose():
+    by_suffix = Drawer(Scenario(to_suffix={"0404": "invalid_number"}))
+    by_weight = Drawer(Scenario(call_outcomes={"invalid_number": 1}))
+
+    plan = by_suffix.call(ask(to="+14155550404"))
+    assert (plan.outcome, plan.sip_code) == ("invalid_number", 404)
+    assert by_weight.call(ask()).outcome == "invalid_number"
+    assert "invalid_number" not in Scenario().call_outcomes  # never drawn unless asked for
 
 
 def test_segments_and_formats():
