@@ -4,7 +4,8 @@ For each sampled row the plain library calls (parse with the org's region, is_va
 E.164 format, time_zones_for_number) decide what the database must hold: a row with an invalid
 number must be absent (and listed among the errors when the list reaches its line); a valid row
 must be stored once, its numbers in order with the library's E.164 and time zones, its
-prospect's zones the union of theirs plus the explicit one, suppressed exactly when every
+prospect's zones those the calling-window rules give its numbers (prospects.windows), with
+the explicit one; suppressed exactly when every
 number is on the suppression list.
 """
 
@@ -18,6 +19,8 @@ from pathlib import Path
 import phonenumbers
 from django.db import connection, connections
 from phonenumbers import timezone as pn_timezone
+
+from prospects.windows import possible_zones
 
 REGION = "US"
 
@@ -141,9 +144,7 @@ def verify(
         got = [(pos, e164, _json(z)) for pos, e164, z in phones.get(p["id"], [])]
         want = [(i, e164, zones) for i, (e164, zones) in enumerate(numbers)]
         v.check(got == want, f"line {line}: numbers {got} != library {want}")
-        zones = {z for _, zs in numbers for z in zs} | (
-            {row["timezone"]} if row["timezone"] else set()
-        )
+        zones = {z for e164, _ in numbers for z in possible_zones(e164, row["timezone"])}
         v.check(set(_json(p["time_zones"])) == zones, f"line {line}: prospect zones differ")
         status = "suppressed" if all(e in suppressed for e, _ in numbers) else "queued"
         v.check(p["status"] == status, f"line {line}: status {p['status']} != {status}")

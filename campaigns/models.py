@@ -5,8 +5,15 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from campaigns.validation import validate_caller_id_filter, validate_calling_windows
+from campaigns.validation import (
+    RETRYABLE_OUTCOMES,
+    default_retry_outcomes,
+    validate_caller_id_filter,
+    validate_calling_windows,
+    validate_retry_outcomes,
+)
 
 
 class CampaignQuerySet(models.QuerySet):
@@ -92,6 +99,30 @@ class Campaign(models.Model):
     priority = models.IntegerField(default=0, help_text="Higher is dialed first.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    retry_outcomes = models.JSONField(
+        default=default_retry_outcomes,
+        blank=True,
+        validators=[validate_retry_outcomes],
+        help_text="Outcomes that are tried again after the retry delay: "
+        + ", ".join(RETRYABLE_OUTCOMES)
+        + ' ("voicemail" only retries when no voicemail drop is set).',
+    )
+    human_hangup_seconds = models.PositiveIntegerField(
+        default=10,
+        validators=[MaxValueValidator(600)],
+        help_text="A person who hangs up sooner than this is a human_hangup, not connected.",
+    )
+    voicemail_drop = models.TextField(
+        blank=True,
+        help_text="Spoken to an answering machine after the beep; empty = hang up on machines.",
+    )
+    twiml = models.TextField(
+        blank=True,
+        help_text="TwiML for a person who answers; empty = a short pause, then hang up.",
+    )
+    # Pacing: a token bucket of calls_per_second, kept in the row so a restart never bursts.
+    pacing_tokens = models.FloatField(default=0.0)
+    pacing_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -133,3 +164,101 @@ class Campaign(models.Model):
 
     def delete(self, using=None, keep_parents=False):
         return type(self).objects.using(using or "default").filter(pk=self.pk).delete()
+
+
+class CallAttempt(models.Model):
+    """One call placed (or about to be) to one number: the campaign's record of it.
+
+    The row is written before the carrier is called, so a crash between the two leaves an
+    `originating` row without a sid, which reconciliation asks the carrier about instead of
+    dialing again. The carrier's view of the call, as its callbacks report it, is
+    `messaging.CarrierCall` (same sid).
+    """
+
+    class Pool(models.TextChoices):
+        CAMPAIGN = "campaign"  # dialed by a campaign
+        IVR = "ivr"  # placed by an IVR flow
+        API = "api"  # a one-off call from POST /api/v1/calls/
+
+    class Status(models.TextChoices):
+        ORIGINATING = "originating"  # written; the carrier is being asked to place it
+        IN_FLIGHT = "in_flight"  # the carrier accepted it (sid stored)
+        FINISHED = "finished"  # its outcome is final
+
+    class Outcome(models.TextChoices):
+        NONE = ""  # not finished yet
+        HUMAN_CONNECTED = "human_connected"
+        HUMAN_HANGUP = "human_hangup"
+        VOICEMAIL = "voicemail"
+        NO_ANSWER = "no_answer"
+        BUSY = "busy"
+        FAILED = "failed"
+        TIMEOUT = "timeout"  # no completion within the timeout
+        CANCELED = "canceled"
+        REJECTED = "rejected"  # the carrier refused to place it (error_code says why)
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="attempts"
+    )
+    prospect = models.ForeignKey(
+        "prospects.Prospect",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attempts",
+        db_index=False,  # covered by attempt_once_per_prospect
+    )
+    pool = models.CharField(max_length=8, choices=Pool.choices, default=Pool.CAMPAIGN)
+    attempt_number = models.PositiveIntegerField(default=0)
+    # The dispatch claim that placed it: a redelivered task finds its row and dials nothing.
+    claim = models.CharField(max_length=32, blank=True)
+    to = models.CharField(max_length=16)
+    did = models.ForeignKey(
+        "dids.Did", on_delete=models.SET_NULL, null=True, blank=True, related_name="attempts"
+    )
+    from_number = models.CharField(max_length=16, blank=True)
+    sid = models.CharField(max_length=34, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ORIGINATING)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    answered_by = models.CharField(max_length=32, blank=True)
+    duration_seconds = models.IntegerField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            # Active calls per org and pool (slot allocation), and the timeout sweep.
+            models.Index(
+                fields=["organization", "pool", "created_at"],
+                name="attempt_open",
+                condition=~Q(status="finished"),
+            ),
+            # A campaign's attempts, newest first (API, admin, stats).
+            models.Index(fields=["campaign", "-created_at"], name="attempt_campaign_created"),
+        ]
+        constraints = [
+            # At most once to the carrier: one row per prospect and claim, however often the
+            # task that places it runs.
+            models.UniqueConstraint(
+                fields=["prospect", "claim"],
+                name="attempt_once_per_prospect",
+                condition=Q(prospect__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="attempt_status_valid",
+                condition=Q(status__in=["originating", "in_flight", "finished"]),
+            ),
+            models.CheckConstraint(
+                name="attempt_outcome_when_finished",
+                condition=Q(status="finished", outcome__gt="")
+                | Q(~Q(status="finished"), outcome=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to} {self.outcome or self.status}"

@@ -1,10 +1,48 @@
 from celery import shared_task
 
-from campaigns.services import prospects_release_stale_claims
+from campaigns.attempts import calls_place
+from campaigns.dispatch import dispatch_tick as run_dispatch_tick
+from campaigns.outcomes import (
+    attempts_reconcile,
+    attempts_settle,
+    attempts_time_out,
+    claims_release_stale,
+)
+from config.locks import skip_if_running
+
+
+@shared_task(name="campaigns.dialer.dispatch_tick", soft_time_limit=10, time_limit=20)
+def dispatch_tick() -> dict:
+    """Beat, every second: allocate slots, pace, claim; the attempts go out after commit."""
+    return run_dispatch_tick()
+
+
+@shared_task(name="campaigns.dialer.place_calls", acks_late=True, soft_time_limit=50, time_limit=60)
+def place_calls(*, campaign_id: int, claim: str, prospect_ids: list[int]) -> dict:
+    return calls_place(campaign_id=campaign_id, claim=claim, prospect_ids=prospect_ids)
+
+
+@shared_task(name="campaigns.dialer.settle", acks_late=True, soft_time_limit=50, time_limit=60)
+def settle() -> dict:
+    return attempts_settle()
 
 
 @shared_task(
     name="campaigns.dialer.release_stale_claims", acks_late=True, soft_time_limit=50, time_limit=60
 )
 def release_stale_claims() -> dict:
-    return {"released": prospects_release_stale_claims()}
+    with skip_if_running("release_stale_claims", ttl=60) as acquired:
+        return {"released": claims_release_stale()} if acquired else {"skipped": 1}
+
+
+@shared_task(name="campaigns.dialer.sweep_calls", acks_late=True, soft_time_limit=50, time_limit=60)
+def sweep_calls() -> dict:
+    """Time out calls that never finished, reconcile attempts left without a sid, settle."""
+    with skip_if_running("sweep_calls", ttl=60) as acquired:
+        if not acquired:
+            return {"skipped": 1}
+        return {
+            "timed_out": attempts_time_out(),
+            "reconciled": attempts_reconcile(),
+            "settled": attempts_settle(),
+        }

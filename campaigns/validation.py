@@ -4,6 +4,9 @@ import re
 
 from django.core.exceptions import ValidationError
 
+# Outcomes a campaign may retry; the default retries all but voicemail-with-a-drop.
+RETRYABLE_OUTCOMES = ("no_answer", "busy", "timeout", "voicemail", "failed", "human_hangup")
+DEFAULT_RETRY_OUTCOMES = ("no_answer", "busy", "timeout", "voicemail")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -40,3 +43,12 @@ def validate_caller_id_filter(value) -> None:
     for region in value.get("regions", []):
         if not (isinstance(region, str) and len(region) == 2 and region.isalpha()):
             raise ValidationError(f"region {region!r} must be a two-letter region code.")
+
+
+def default_retry_outcomes() -> list[str]:
+    return list(DEFAULT_RETRY_OUTCOMES)
+
+
+def validate_retry_outcomes(value) -> None:
+    if not isinstance(value, list) or any(v not in RETRYABLE_OUTCOMES for v in value):
+        raise ValidationError(f"Expected a list drawn from: {', '.join(RETRYABLE_OUTCOMES)}.")

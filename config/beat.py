@@ -17,10 +17,23 @@ class PeriodicTask:
 
 PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     PeriodicTask(
+        name="dialer: dispatch tick",
+        task="campaigns.dialer.dispatch_tick",
+        every_seconds=1,
+        description="Shares free call slots, paces campaigns and claims prospects to dial.",
+    ),
+    PeriodicTask(
         name="prospects: release stale claims",
         task="campaigns.dialer.release_stale_claims",
         every_seconds=60,
-        description="Prospects claimed longer than PROSPECT_LOCK_TIMEOUT_SECONDS are re-queued.",
+        description="Claims older than PROSPECT_LOCK_TIMEOUT_SECONDS with no attempt are re-queued.",
+    ),
+    PeriodicTask(
+        name="dialer: time out, reconcile and settle calls",
+        task="campaigns.dialer.sweep_calls",
+        every_seconds=60,
+        description="Calls with no final status after DIALER_CALL_TIMEOUT_SECONDS end as timeout; "
+        "attempts left without a sid are reconciled with the carrier.",
     ),
     PeriodicTask(
         name="webhooks: apply the inbox",

@@ -139,8 +139,17 @@ DIALER_CHANNEL_POOLS = {
     "ivr": env.int("DIALER_POOL_IVR", default=15),
     "api": env.int("DIALER_POOL_API", default=8),
 }
-# A prospect claimed longer than this without progress is released by the stale-lock sweep.
-PROSPECT_LOCK_TIMEOUT_SECONDS = env.int("PROSPECT_LOCK_TIMEOUT_SECONDS", default=30 * 60)
+# Events kept per campaign and per org stream in Redis (approximate trim).
+EVENTS_STREAM_MAXLEN = env.int("EVENTS_STREAM_MAXLEN", default=10_000)
+# A prospect claimed this long ago with no call attempt written is released by the sweep.
+PROSPECT_LOCK_TIMEOUT_SECONDS = env.int("PROSPECT_LOCK_TIMEOUT_SECONDS", default=5 * 60)
+# A call with no final status this long after it was placed ends as `timeout`.
+DIALER_CALL_TIMEOUT_SECONDS = env.int("DIALER_CALL_TIMEOUT_SECONDS", default=30 * 60)
+# An attempt left `originating` (no sid) this long is reconciled with the carrier.
+DIALER_RECONCILE_AFTER_SECONDS = env.int("DIALER_RECONCILE_AFTER_SECONDS", default=120)
+# Attempts one task places (concurrently); a tick spreads a campaign's calls over the second.
+DIALER_ATTEMPTS_PER_TASK = env.int("DIALER_ATTEMPTS_PER_TASK", default=25)
+DIALER_MIN_DID_HEALTH = env.float("DIALER_MIN_DID_HEALTH", default=0.7)
 
 # --- Import --------------------------------------------------------------------------------
 IMPORT_MAX_ERRORS_LISTED = 1000

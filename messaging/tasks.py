@@ -22,4 +22,8 @@ def apply_inbox() -> dict:
         apply_inbox.apply_async()
     if totals.get("deferred"):
         apply_inbox.apply_async(countdown=DEFER_SECONDS)
+    if totals.get("applied"):
+        from campaigns.tasks import settle
+
+        settle.apply_async()  # the calls that just finished become outcomes
     return totals

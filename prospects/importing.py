@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from prospects import windows
 from prospects.copying import prospect_writer
 from prospects.models import Prospect, ProspectPhone, Suppression
 from prospects.phones import PhoneNormalizer
@@ -218,6 +219,7 @@ def _accepted(rows, cols: _Columns, lookup, seen: set, suppressed: set, result: 
     max_first, max_last, max_email = MAX_LEN["first_name"], MAX_LEN["last_name"], MAX_LEN["email"]
     queued, suppressed_status = Prospect.Status.QUEUED.value, Prospect.Status.SUPPRESSED.value
     zones_json: dict[tuple, str] = {}  # a prospect's zones -> JSON (sorted)
+    dial_zones = _DialZones()
     batch: list[tuple] = []
     for line, row in rows:
         if len(row) != width:
@@ -256,17 +258,15 @@ def _accepted(rows, cols: _Columns, lookup, seen: set, suppressed: set, result: 
             continue
         if len(numbers) == 1:
             seen.add(number[0])
-            zones = number[1]
+            zones = dial_zones(number, tz)
             all_suppressed = number[0] in suppressed
         else:
             numbers = _unseen(numbers, seen)
-            zones = tuple({z for n in numbers for z in n[1]})
+            zones = tuple(sorted({z for n in numbers for z in dial_zones(n, tz)}))
             all_suppressed = all(n[0] in suppressed for n in numbers)
-        if tz:
-            zones = (*zones, tz)
         zjson = zones_json.get(zones)
         if zjson is None:
-            zjson = zones_json[zones] = json.dumps(sorted(set(zones)))
+            zjson = zones_json[zones] = json.dumps(list(zones))
         attributes = _attributes_json(row, attr_cols) if attr_cols else "{}"
         if all_suppressed:
             result.suppressed += 1
@@ -278,6 +278,23 @@ def _accepted(rows, cols: _Columns, lookup, seen: set, suppressed: set, result: 
             yield batch
             batch = []
     yield batch
+
+
+class _DialZones:
+    """The zones a number may ring in for the calling-window check (prospects.windows): its
+    own plus its whole area code's, with the prospect's explicit zone. Within a NANP area code
+    that depends only on the number's own zones, so it is worked out once per area code."""
+
+    def __init__(self):
+        self._cache: dict[tuple[str, tuple, str], tuple[str, ...]] = {}
+
+    def __call__(self, number: tuple, tz: str) -> tuple[str, ...]:
+        e164, zones = number
+        key = (e164[:5] if e164.startswith("+1") else e164, zones, tz)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = windows.possible_zones(e164, tz)
+        return found
 
 
 def _more_numbers(row, cols, header, lookup) -> tuple[tuple, tuple[str, str] | None]:

@@ -4,6 +4,20 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone as dj_timezone
 
+# Statuses a prospect does not leave by itself.
+TERMINAL_STATUSES = (
+    "human_connected",
+    "human_hangup",
+    "voicemail",
+    "no_answer",
+    "busy",
+    "completed",
+    "exhausted",
+    "suppressed",
+    "cancelled",
+    "failed",
+)
+
 
 class ProspectQuerySet(models.QuerySet):
     def for_org(self, org):
@@ -20,13 +34,18 @@ class Prospect(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued"  # waiting for its next attempt (due at next_attempt_at)
         DIALING = "dialing"  # claimed by the engine or in flight (locked_by/locked_at set)
-        COMPLETED = "completed"  # reached; nothing more to do
+        HUMAN_CONNECTED = "human_connected"  # a person answered and stayed on the line
+        HUMAN_HANGUP = "human_hangup"  # a person answered and hung up within the threshold
+        VOICEMAIL = "voicemail"  # a machine answered (and took the drop, if configured)
+        NO_ANSWER = "no_answer"  # rang out, and the policy does not retry it
+        BUSY = "busy"  # busy, and the policy does not retry it
+        COMPLETED = "completed"  # reached by a channel without call outcomes; nothing more
         EXHAUSTED = "exhausted"  # every number used its attempts, or it has no number
         SUPPRESSED = "suppressed"  # on the suppression list at import; stored, never contacted
-        CANCELLED = "cancelled"  # stopped (suppressed after import, removed from a campaign)
+        CANCELLED = "cancelled"  # stopped (suppressed after import, campaign cancelled)
         FAILED = "failed"  # a permanent error on every number
 
-    TERMINAL = ("completed", "exhausted", "suppressed", "cancelled", "failed")
+    TERMINAL = TERMINAL_STATUSES
 
     # No database-level constraint on the two parents: a per-row foreign-key check cost the
     # import more than half its time. Deletes still cascade (Django's collector), and a
@@ -84,17 +103,7 @@ class Prospect(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="prospect_status_valid",
-                condition=Q(
-                    status__in=[
-                        "queued",
-                        "dialing",
-                        "completed",
-                        "exhausted",
-                        "suppressed",
-                        "cancelled",
-                        "failed",
-                    ]
-                ),
+                condition=Q(status__in=["queued", "dialing", *TERMINAL_STATUSES]),
             ),
         ]
 

@@ -1,0 +1,271 @@
+"""Outcomes: turning finished calls into attempt outcomes and prospect states; the sweeps.
+
+`attempts_settle` is driven by the database, not by the order of events: it finds in-flight
+attempts whose call has a final status (as the webhook inbox applied it) and settles them,
+so running it twice, late, or from two workers changes nothing twice. The sweeps release
+claims that never produced an attempt, time out calls that never finished, and reconcile
+attempts a crash left without a sid by asking the carrier, never by dialing again.
+"""
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef
+from django.utils import timezone
+
+from campaigns.events import events_emit
+from campaigns.models import CallAttempt
+from messaging.models import CALL_STATUS_RANK, TERMINAL_RANK, CarrierCall
+from messaging.providers import ProviderError, get_provider
+from messaging.services import carrier_call_record
+from prospects.models import Prospect, ProspectPhone
+
+log = logging.getLogger(__name__)
+Outcome = CallAttempt.Outcome
+SETTLE_BATCH = 500
+
+# A prospect's status when an outcome is final for it (not retried).
+FINAL_STATUS = {
+    Outcome.HUMAN_CONNECTED: Prospect.Status.HUMAN_CONNECTED,
+    Outcome.HUMAN_HANGUP: Prospect.Status.HUMAN_HANGUP,
+    Outcome.VOICEMAIL: Prospect.Status.VOICEMAIL,
+    Outcome.NO_ANSWER: Prospect.Status.NO_ANSWER,
+    Outcome.BUSY: Prospect.Status.BUSY,
+    Outcome.FAILED: Prospect.Status.FAILED,
+    Outcome.TIMEOUT: Prospect.Status.FAILED,
+    Outcome.CANCELED: Prospect.Status.CANCELLED,
+}
+
+
+def outcome_classify(
+    *, status: str, answered_by: str, duration: int | None, human_hangup_seconds: int
+) -> str:
+    """The outcome of a finished call from its final status, AMD verdict and duration."""
+    if status == "completed":
+        if answered_by.startswith(("machine", "fax")):
+            return Outcome.VOICEMAIL
+        if (duration or 0) < human_hangup_seconds:
+            return Outcome.HUMAN_HANGUP
+        return Outcome.HUMAN_CONNECTED
+    return {
+        "busy": Outcome.BUSY,
+        "no-answer": Outcome.NO_ANSWER,
+        "canceled": Outcome.CANCELED,
+    }.get(status, Outcome.FAILED)
+
+
+def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
+    """Settle in-flight attempts whose calls have finished; returns counts by outcome."""
+    now = now or timezone.now()
+    counts: Counter[str] = Counter()
+    while True:
+        with transaction.atomic():
+            finished = CarrierCall.objects.filter(
+                sid=OuterRef("sid"), status_rank__gte=TERMINAL_RANK
+            )
+            attempts = list(
+                CallAttempt.objects.filter(status=CallAttempt.Status.IN_FLIGHT)
+                .filter(Exists(finished))
+                .select_related("campaign")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("id")[:SETTLE_BATCH]
+            )
+            if not attempts:
+                return dict(counts)
+            calls = {
+                c.sid: c for c in CarrierCall.objects.filter(sid__in=[a.sid for a in attempts])
+            }
+            for attempt in attempts:
+                call = calls[attempt.sid]
+                threshold = attempt.campaign.human_hangup_seconds if attempt.campaign else 10
+                outcome = outcome_classify(
+                    status=call.status,
+                    answered_by=call.answered_by,
+                    duration=call.duration_seconds,
+                    human_hangup_seconds=threshold,
+                )
+                attempt.answered_by = call.answered_by
+                attempt.duration_seconds = call.duration_seconds
+                counts[outcome] += 1
+                _attempt_finish(attempt, outcome, now=call.ended_at or now)
+            _prospects_after(attempts, now)
+
+
+def _attempt_finish(attempt: CallAttempt, outcome: str, *, now: datetime) -> None:
+    CallAttempt.objects.filter(pk=attempt.pk).exclude(status=CallAttempt.Status.FINISHED).update(
+        status=CallAttempt.Status.FINISHED,
+        outcome=outcome,
+        answered_by=attempt.answered_by,
+        duration_seconds=attempt.duration_seconds,
+        ended_at=now,
+    )
+    attempt.outcome = outcome
+
+
+def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
+    """Each settled attempt's prospect: retried after the delay, exhausted, or final."""
+    ids = [a.prospect_id for a in attempts if a.prospect_id]
+    if not ids:
+        return
+    prospects = {p.id: p for p in Prospect.objects.filter(pk__in=ids)}
+    numbers = dict(
+        ProspectPhone.objects.filter(prospect_id__in=ids)
+        .values_list("prospect_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    events = []
+    for attempt in attempts:
+        prospect = prospects.get(attempt.prospect_id)
+        campaign = attempt.campaign
+        if prospect is None or campaign is None:
+            continue
+        outcome = attempt.outcome
+        claimed = Prospect.objects.filter(
+            pk=prospect.id, status=Prospect.Status.DIALING, locked_by=attempt.claim
+        )
+        retry = outcome in campaign.retry_outcomes and not (
+            outcome == Outcome.VOICEMAIL and campaign.voicemail_drop
+        )
+        common = {"locked_by": "", "locked_at": None, "last_outcome": outcome, "updated_at": now}
+        if not retry:
+            claimed.update(status=FINAL_STATUS.get(outcome, Prospect.Status.FAILED), **common)
+        elif prospect.attempt_count // campaign.max_attempts_per_phone_number >= numbers.get(
+            prospect.id, 0
+        ):
+            claimed.update(status=Prospect.Status.EXHAUSTED, **common)
+        else:
+            claimed.update(
+                status=Prospect.Status.QUEUED,
+                next_attempt_at=now + timedelta(minutes=campaign.retry_delay_minutes),
+                **common,
+            )
+        events.append(
+            (
+                f"campaign.call.{outcome}",
+                attempt.organization_id,
+                campaign.id,
+                {
+                    "prospect": prospect.id,
+                    "to": attempt.to,
+                    "caller_id": attempt.from_number,
+                    "answered_by": attempt.answered_by,
+                    "duration": attempt.duration_seconds,
+                    "retry": retry,
+                },
+            )
+        )
+    events_emit(events)
+
+
+# --- Sweeps -------------------------------------------------------------------------------
+
+
+def claims_release_stale(*, now: datetime | None = None) -> int:
+    """Claims older than PROSPECT_LOCK_TIMEOUT_SECONDS that never wrote an attempt (the
+    dispatcher or its task died) go back to the queue. A prospect whose call is in flight
+    has an attempt for its claim and is never touched."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.PROSPECT_LOCK_TIMEOUT_SECONDS)
+    attempt = CallAttempt.objects.filter(prospect_id=OuterRef("pk"), claim=OuterRef("locked_by"))
+    return (
+        Prospect.objects.filter(status=Prospect.Status.DIALING, locked_at__lt=cutoff)
+        .exclude(Exists(attempt))
+        .update(
+            status=Prospect.Status.QUEUED,
+            locked_by="",
+            locked_at=None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def attempts_time_out(*, now: datetime | None = None) -> int:
+    """Calls with no final status DIALER_CALL_TIMEOUT_SECONDS after they were placed end as
+    `timeout` (and are retried when the campaign's policy says so)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.DIALER_CALL_TIMEOUT_SECONDS)
+    with transaction.atomic():
+        attempts = list(
+            CallAttempt.objects.filter(status=CallAttempt.Status.IN_FLIGHT, created_at__lt=cutoff)
+            .select_related("campaign")
+            .select_for_update(skip_locked=True, of=("self",))[:SETTLE_BATCH]
+        )
+        for attempt in attempts:
+            _attempt_finish(attempt, Outcome.TIMEOUT, now=now)
+        _prospects_after(attempts, now)
+    return len(attempts)
+
+
+def attempts_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Attempts left `originating` (written, then the worker died before the sid was stored):
+    ask the carrier for a call to that number from that caller ID since the attempt began.
+    Found: the sid is stored and callbacks take it from there. Not found: the call was never
+    placed, so the prospect goes back to the queue with the attempt not counted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.DIALER_RECONCILE_AFTER_SECONDS)
+    counts: Counter[str] = Counter()
+    stuck = list(
+        CallAttempt.objects.filter(status=CallAttempt.Status.ORIGINATING, created_at__lt=cutoff)
+        .select_related("organization")
+        .order_by("id")[:SETTLE_BATCH]
+    )
+    provider = get_provider() if stuck else None
+    for attempt in stuck:
+        try:
+            calls = provider.list_calls(
+                to=attempt.to,
+                from_=attempt.from_number,
+                started_after=attempt.created_at - timedelta(minutes=1),
+            )
+        except ProviderError as exc:
+            log.warning("reconciliation of attempt %s deferred: %r", attempt.pk, exc)
+            counts["deferred"] += 1
+            continue
+        known = set(
+            CallAttempt.objects.filter(sid__in=[c.sid for c in calls]).values_list("sid", flat=True)
+        )
+        match = next((c for c in sorted(calls, key=lambda c: c.sid) if c.sid not in known), None)
+        if match is not None:
+            updated = CallAttempt.objects.filter(
+                pk=attempt.pk, status=CallAttempt.Status.ORIGINATING
+            ).update(sid=match.sid, status=CallAttempt.Status.IN_FLIGHT)
+            if updated:
+                row = carrier_call_record(
+                    org=attempt.organization,
+                    call=match,
+                    to=attempt.to,
+                    from_number=attempt.from_number,
+                )
+                rank = CALL_STATUS_RANK.get(match.status, 0)
+                CarrierCall.objects.filter(pk=row.pk, status_rank__lt=rank).update(
+                    status=match.status,
+                    status_rank=rank,
+                    answered_by=match.answered_by or "",
+                    duration_seconds=match.duration,
+                    ended_at=match.end_time,
+                )
+            counts["found"] += 1
+            continue
+        with transaction.atomic():
+            done = CallAttempt.objects.filter(
+                pk=attempt.pk, status=CallAttempt.Status.ORIGINATING
+            ).update(status=CallAttempt.Status.FINISHED, outcome=Outcome.REJECTED, ended_at=now)
+            if done and attempt.prospect_id:
+                Prospect.objects.filter(
+                    pk=attempt.prospect_id, status=Prospect.Status.DIALING, locked_by=attempt.claim
+                ).update(
+                    status=Prospect.Status.QUEUED,
+                    locked_by="",
+                    locked_at=None,
+                    next_attempt_at=now,
+                    attempt_count=F("attempt_count") - 1,
+                    last_outcome="never_placed",
+                    updated_at=now,
+                )
+        counts["never_placed"] += 1
+    return dict(counts)

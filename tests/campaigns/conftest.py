@@ -1,0 +1,54 @@
+"""A carrier for engine tests: the simulator in a background thread, the provider pointed at
+it. Callbacks go nowhere here (tests/e2e runs the whole loop); tests set call states through
+the inbox's own model instead."""
+
+import io
+
+import pytest
+import requests
+
+from messaging.providers import get_provider
+from messaging.simulator import SimulatorServer
+from prospects.importing import prospects_import
+
+ACCOUNT, TOKEN = "AC" + "d4" * 16, "engine-test-token"
+
+
+@pytest.fixture(scope="session")
+def _engine_simulator():
+    server = SimulatorServer(accounts={ACCOUNT: TOKEN})
+    server.start()
+    yield server
+    server.stop()
+
+
+class Carrier:
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def scenario(self, **values) -> None:
+        values = {"time_scale": 0, "seed": 3, "cps": 1000, "callback_retries": 0, **values}
+        response = requests.put(f"{self.base_url}/_sim/scenario", json=values, timeout=5)
+        assert response.status_code == 200, response.text
+
+    def stats(self) -> dict:
+        return requests.get(f"{self.base_url}/_sim/stats", timeout=5).json()
+
+
+@pytest.fixture
+def carrier(_engine_simulator, settings):
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT, TOKEN
+    settings.TWILIO_API_BASE_URL = _engine_simulator.base_url
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"  # nothing listens: callbacks are dropped
+    get_provider.cache_clear()
+    handle = Carrier(_engine_simulator.base_url)
+    requests.post(f"{handle.base_url}/_sim/reset", timeout=5).raise_for_status()
+    handle.scenario()
+    yield handle
+    get_provider.cache_clear()
+
+
+def import_rows(campaign, *rows: str, header: str = "phone,phone2,timezone") -> dict:
+    """Prospects through the real import, so their zones are what production stores."""
+    data = "\n".join([header, *rows]) + "\n"
+    return prospects_import(campaign=campaign, fileobj=io.BytesIO(data.encode()))
