@@ -4,6 +4,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
 from campaigns.models import Campaign
+from campaigns.services import (
+    InvalidTransition,
+    campaign_cancel,
+    campaign_pause,
+    campaign_resume,
+    campaign_start,
+)
 from orgs.admin_scoping import OrgScopedAdmin
 from prospects.importing import ImportFileError, prospects_import
 
@@ -39,6 +46,39 @@ class CampaignAdmin(OrgScopedAdmin):
         "finished_at",
     )
     change_form_template = "admin/campaigns/campaign/change_form.html"
+    actions = ("start_campaigns", "pause_campaigns", "resume_campaigns", "cancel_campaigns")
+
+    @admin.action(description="Start", permissions=["change"])
+    def start_campaigns(self, request, queryset):
+        self._transition(request, queryset, campaign_start, done="Started")
+
+    @admin.action(description="Pause", permissions=["change"])
+    def pause_campaigns(self, request, queryset):
+        self._transition(request, queryset, campaign_pause, done="Paused")
+
+    @admin.action(description="Resume", permissions=["change"])
+    def resume_campaigns(self, request, queryset):
+        self._transition(request, queryset, campaign_resume, done="Resumed")
+
+    @admin.action(description="Cancel", permissions=["change"])
+    def cancel_campaigns(self, request, queryset):
+        self._transition(request, queryset, campaign_cancel, done="Cancelled")
+
+    def _transition(self, request, queryset, service, *, done: str) -> None:
+        """Call `service` for each selected campaign; one message per campaign."""
+        for campaign in queryset.order_by("pk"):
+            try:
+                service(campaign=campaign)
+            except InvalidTransition as exc:
+                self.message_user(
+                    request,
+                    f"Could not {exc.action} “{campaign}”: it is {exc.status}.",
+                    messages.WARNING,
+                )
+            except Campaign.DoesNotExist:
+                self.message_user(request, f"“{campaign}” no longer exists.", messages.WARNING)
+            else:
+                self.message_user(request, f"{done} “{campaign}”.", messages.SUCCESS)
 
     def get_urls(self):
         return [

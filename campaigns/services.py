@@ -3,8 +3,12 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from campaigns.events import event_emit
+from campaigns.models import Campaign
+from orgs.api.errors import DomainError
 from prospects.models import Prospect
 
 
@@ -20,3 +24,139 @@ def prospects_release_stale_claims(*, older_than_seconds: int | None = None) -> 
     return Prospect.objects.filter(status=Prospect.Status.DIALING, locked_at__lt=cutoff).update(
         status=Prospect.Status.QUEUED, locked_by="", locked_at=None, next_attempt_at=timezone.now()
     )
+
+
+# --- The campaign state machine --------------------------------------------------------------
+#
+#   created --start--> dialing --pause--> paused --resume--> dialing
+#   created | dialing | paused --cancel--> cancelled
+#   dialing --> completed is the dispatch tick's (campaigns.dispatch), not an operator's.
+#
+# Each transition is one conditional UPDATE on the current status, so two operators (or an
+# operator and the tick) racing on one campaign cannot both win; the loser gets
+# InvalidTransition naming the status it lost to.
+
+
+class InvalidTransition(DomainError):
+    """The campaign's current status does not allow the requested change (HTTP 409)."""
+
+    def __init__(self, status: str, *, action: str = "change", campaign_id: int | None = None):
+        self.status = status
+        self.action = action
+        self.campaign_id = campaign_id
+        super().__init__(f"Cannot {action} a campaign that is {status}.", code="invalid_transition")
+
+
+_STARTABLE = (Campaign.Status.CREATED,)
+_PAUSABLE = (Campaign.Status.DIALING,)
+_RESUMABLE = (Campaign.Status.PAUSED,)
+_CANCELLABLE = (Campaign.Status.CREATED, Campaign.Status.DIALING, Campaign.Status.PAUSED)
+
+
+def _campaign_transition(
+    *, campaign: Campaign, action: str, from_: tuple[str, ...], **changes
+) -> None:
+    """Move `campaign` out of one of `from_` with one conditional UPDATE, or raise."""
+    updated = Campaign.objects.filter(pk=campaign.pk, status__in=from_).update(**changes)
+    if updated:
+        return
+    current = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
+    if current is None:
+        raise Campaign.DoesNotExist(f"Campaign {campaign.pk} does not exist.")
+    raise InvalidTransition(current, action=action, campaign_id=campaign.pk)
+
+
+def campaign_start(*, campaign: Campaign) -> Campaign:
+    """created -> dialing. The pacing bucket starts empty, so the first call waits its turn."""
+    now = timezone.now()
+    _campaign_transition(
+        campaign=campaign,
+        action="start",
+        from_=_STARTABLE,
+        status=Campaign.Status.DIALING,
+        started_at=now,
+        pacing_tokens=0.0,
+        pacing_at=now,
+        updated_at=now,
+    )
+    event_emit("campaign.started", org_id=campaign.organization_id, campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_pause(*, campaign: Campaign, reason: str = Campaign.PauseReason.MANUAL) -> Campaign:
+    """dialing -> paused, recording why. Calls already claimed or in flight finish."""
+    if not reason or reason not in Campaign.PauseReason.values:
+        raise ValueError(
+            f"Unknown pause reason {reason!r}; one of: "
+            + ", ".join(r for r in Campaign.PauseReason.values if r)
+        )
+    _campaign_transition(
+        campaign=campaign,
+        action="pause",
+        from_=_PAUSABLE,
+        status=Campaign.Status.PAUSED,
+        pause_reason=reason,
+        updated_at=timezone.now(),
+    )
+    event_emit(
+        "campaign.paused",
+        org_id=campaign.organization_id,
+        campaign_id=campaign.pk,
+        reason=str(reason),
+    )
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_resume(*, campaign: Campaign) -> Campaign:
+    """paused -> dialing. The pacing bucket is emptied, so a long pause never bursts."""
+    now = timezone.now()
+    _campaign_transition(
+        campaign=campaign,
+        action="resume",
+        from_=_RESUMABLE,
+        status=Campaign.Status.DIALING,
+        pause_reason=Campaign.PauseReason.NONE,
+        pacing_tokens=0.0,
+        pacing_at=now,
+        updated_at=now,
+    )
+    event_emit("campaign.resumed", org_id=campaign.organization_id, campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_cancel(*, campaign: Campaign) -> Campaign:
+    """created | dialing | paused -> cancelled, and its queued prospects with it.
+
+    Prospects already `dialing` (claimed or in flight) are left to finish. The campaign row is
+    updated first, as the dispatch tick and the import lock it before its prospects, so a
+    claim or an import in progress completes before the queued prospects are cancelled.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        _campaign_transition(
+            campaign=campaign,
+            action="cancel",
+            from_=_CANCELLABLE,
+            status=Campaign.Status.CANCELLED,
+            pause_reason=Campaign.PauseReason.NONE,
+            finished_at=now,
+            updated_at=now,
+        )
+        cancelled = Prospect.objects.filter(
+            campaign_id=campaign.pk, status=Prospect.Status.QUEUED
+        ).update(
+            status=Prospect.Status.CANCELLED,
+            last_outcome="campaign_cancelled",
+            updated_at=now,
+        )
+        event_emit(
+            "campaign.cancelled",
+            org_id=campaign.organization_id,
+            campaign_id=campaign.pk,
+            prospects_cancelled=cancelled,
+        )
+    campaign.refresh_from_db()
+    return campaign

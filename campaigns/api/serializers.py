@@ -43,6 +43,14 @@ class CampaignSerializer(serializers.ModelSerializer):
         return value
 
 
+class TransitionErrorSerializer(serializers.Serializer):
+    """409 from start/pause/resume/cancel: the transition its current status does not allow."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    status = serializers.ChoiceField(choices=Campaign.Status.choices)
+
+
 class ConcurrencySettingsSerializer(serializers.Serializer):
     concurrency_limit = serializers.IntegerField(
         min_value=CONCURRENCY_LIMIT_MIN, max_value=CONCURRENCY_LIMIT_MAX

@@ -1,3 +1,6 @@
+from collections.abc import Callable
+
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -11,12 +14,25 @@ from campaigns.api.serializers import (
     ConcurrencySettingsSerializer,
     ImportFileSerializer,
     ImportResultSerializer,
+    TransitionErrorSerializer,
 )
 from campaigns.models import Campaign
+from campaigns.services import (
+    InvalidTransition,
+    campaign_cancel,
+    campaign_pause,
+    campaign_resume,
+    campaign_start,
+)
 from orgs.api.base import ApiKeyRateThrottle, TenantModelViewSet
 from orgs.models import Scope
 from orgs.services import org_set_concurrency_limit
 from prospects.importing import ImportFileError, prospects_import
+
+_TRANSITION_SCHEMA = {
+    "request": None,
+    "responses": {200: CampaignSerializer, 409: TransitionErrorSerializer},
+}
 
 
 class CampaignViewSet(TenantModelViewSet):
@@ -49,6 +65,46 @@ class CampaignViewSet(TenantModelViewSet):
         except ImportFileError as exc:
             return Response({"file": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         return Response(result)
+
+    @extend_schema(operation_id="campaigns_start", **_TRANSITION_SCHEMA)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        """Start dialing (created -> dialing)."""
+        return self._transition(campaign_start)
+
+    @extend_schema(operation_id="campaigns_pause", **_TRANSITION_SCHEMA)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        """Pause (dialing -> paused, reason `manual`); calls in flight finish."""
+        return self._transition(campaign_pause)
+
+    @extend_schema(operation_id="campaigns_resume", **_TRANSITION_SCHEMA)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Resume (paused -> dialing), whatever paused it; pacing restarts from zero."""
+        return self._transition(campaign_resume)
+
+    @extend_schema(operation_id="campaigns_cancel", **_TRANSITION_SCHEMA)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel for good (created, dialing or paused -> cancelled) with its queued prospects.
+
+        Calls in flight finish.
+        """
+        return self._transition(campaign_cancel)
+
+    def _transition(self, service: Callable[..., Campaign]) -> Response:
+        campaign = self.get_object()
+        try:
+            campaign = service(campaign=campaign)
+        except InvalidTransition as exc:
+            return Response(
+                {"detail": exc.message, "code": exc.code, "status": exc.status},
+                status=exc.status_code,
+            )
+        except Campaign.DoesNotExist as exc:  # deleted since get_object()
+            raise Http404 from exc
+        return Response(self.get_serializer(campaign).data)
 
 
 class ConcurrencySettingsView(APIView):

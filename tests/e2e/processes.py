@@ -131,3 +131,24 @@ def start_worker(
     )
     process.wait_for(" ready.")
     return process
+
+
+def start_dispatcher(
+    log_dir: Path, name: str, *, env: dict[str, str], sweep_every: float
+) -> Process:
+    process = Process(
+        name,
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "run_dispatcher",
+            "--interval",
+            "0.5",
+            "--sweep-every",
+            str(sweep_every),
+        ],
+        env,
+        log_dir,
+    )
+    process.wait_for("Dispatcher ticking")
+    return process
