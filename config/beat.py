@@ -26,7 +26,7 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         name="prospects: release stale claims",
         task="campaigns.dialer.release_stale_claims",
         every_seconds=60,
-        description="Claims older than PROSPECT_LOCK_TIMEOUT_SECONDS with no attempt are re-queued.",
+        description="Claims older than PROSPECT_LOCK_TIMEOUT_SECONDS with no attempt: re-queued.",
     ),
     PeriodicTask(
         name="dialer: time out, reconcile and settle calls",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import holidays
 from dateutil.easter import easter
 
-Span = tuple[int, int]  # [start, end) in minutes after local midnight; 1440 is "24:00"
+from prospects.window_intervals import Span  # [start, end) minutes after midnight; 1440 = 24:00
 
 WHOLE_DAY: Span = (0, 1440)
 CHANNELS = frozenset({"voice", "sms"})
@@ -51,7 +51,7 @@ class StateRule:
     state: str
     name: str
     week: tuple[Span | None, ...]  # Monday..Sunday
-    holidays: str = ""  # a holiday calendar (holiday_names); "" = no holiday rule
+    calendar: str = ""  # the holidays it bans calls on (holiday_calendar); "" = none
     on_holidays: Span | None = None  # the hours allowed on a holiday; None = no calls at all
     # A fixed zone the hours are read in as well as the recipient's own (Mississippi's statute
     # says "Central Standard Time": 08:00 CST is 09:00 CDT in summer).
@@ -61,14 +61,14 @@ class StateRule:
 
     def spans(self, day: dt.date) -> tuple[Span, ...]:
         """The hours allowed on this local date."""
-        if self.holidays and holiday_name(self.holidays, day):
+        if self.calendar and holiday_name(self.calendar, day):
             return () if self.on_holidays is None else (self.on_holidays,)
         found = self.week[day.weekday()]
         return () if found is None else (found,)
 
     def describe(self, day: dt.date) -> str:
         """Why `spans(day)` is what it is, for a verdict's reason."""
-        if self.holidays and (holiday := holiday_name(self.holidays, day)):
+        if self.calendar and (holiday := holiday_name(self.calendar, day)):
             if self.on_holidays is None:
                 return f"{self.name}: no calls on holidays ({holiday})"
             return f"{self.name}: {format_span(self.on_holidays)} on holidays ({holiday})"
@@ -104,14 +104,14 @@ STATE_RULES: dict[str, StateRule] = {
             "AL",
             "Alabama",
             _week("08:00-20:00", sunday="closed"),
-            holidays="AL",
+            calendar="AL",
             source="Ala. Admin. Code r. 770-X-5-.17 (V, scope debated)",
         ),
         StateRule(
             "LA",
             "Louisiana",
             _week("08:00-20:00", sunday="closed"),
-            holidays="LA",
+            calendar="LA",
             source="LPSC General Order R-29617 (R)",
         ),
         StateRule(
@@ -125,21 +125,21 @@ STATE_RULES: dict[str, StateRule] = {
             "UT",
             "Utah",
             _week("08:00-21:00", sunday="closed"),
-            holidays="UT",
+            calendar="UT",
             source="Utah Code 13-25a-103(3) (V)",
         ),
         StateRule(
             "RI",
             "Rhode Island",
             _week("09:00-18:00", saturday="10:00-17:00", sunday="closed"),
-            holidays="RI",
+            calendar="RI",
             source="R.I. Gen. Laws 5-61-2, 5-61-3.6 (V)",
         ),
         StateRule(
             "PA",
             "Pennsylvania",
             _week("08:00-21:00"),
-            holidays="PA",
+            calendar="PA",
             source="73 P.S. 2245(a)(10) (V)",
         ),
         StateRule("KY", "Kentucky", _week("10:00-21:00"), source="vendor tables (R)"),
@@ -155,7 +155,7 @@ STATE_RULES: dict[str, StateRule] = {
             "NE",
             "Nebraska",
             _week("00:00-24:00", sunday="13:00-21:00"),
-            holidays="NE",
+            calendar="NE",
             on_holidays=hours("13:00-21:00"),
             channels=frozenset({"voice"}),  # prerecorded messages: a text is not one
             source="Neb. Admin. Code tit. 291 ch. 11 §3 (R)",

@@ -38,6 +38,14 @@ from phonenumbers import PhoneNumberType
 from phonenumbers import timezone as pn_timezone
 from phonenumbers.tzdata import TIMEZONE_DATA
 
+from prospects.window_intervals import (
+    first_open,
+    intersect,
+    is_open_at,
+    is_repeated,
+    local_time,
+    union,
+)
 from prospects.window_rules import (
     CHANNELS,
     NPA_STATES,
@@ -58,10 +66,6 @@ _GEOGRAPHIC = frozenset(
     {PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 )
 _NANP_CATCH_ALL = frozenset(TIMEZONE_DATA["1"])
-_DAY = 86_400
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_SEARCH_CHUNK = 2 * _DAY
-_SAMPLE = 3 * 3600  # offset changes are found by sampling this often, then bisecting
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 _RANGE = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-\u2013]\s*(\d{1,2}:\d{2})\s*$")
 
@@ -240,7 +244,7 @@ class _Rules:
             pass
         spans: tuple[Span, ...] = (WHOLE_DAY,)
         for part in self.local:
-            spans = _intersect(spans, part.spans(day))
+            spans = intersect(spans, part.spans(day))
         if len(self.cache) > 4096:
             self.cache.clear()
         self.cache[day] = spans
@@ -252,8 +256,7 @@ _FEDERAL_PART = _Part(lambda day: (FEDERAL,), lambda day: f"federal {format_span
 
 def _campaign_part(windows: tuple[Window, ...]) -> _Part:
     by_weekday = tuple(
-        _union(tuple((w.start, w.end) for w in windows if weekday in w.days))
-        for weekday in range(7)
+        union((w.start, w.end) for w in windows if weekday in w.days) for weekday in range(7)
     )
 
     def spans(day: dt.date) -> tuple[Span, ...]:
@@ -340,11 +343,12 @@ def check(
     clocks += [(name, _zone(name), part.spans, (part,)) for name, part in rules.fixed]
 
     ts = int(at_utc.timestamp() // 1)
-    closed = next((c for c in clocks if not _open_at(ts, c[1], c[2])), None)
+    closed = next((c for c in clocks if not is_open_at(ts, c[1], c[2])), None)
     if closed is None:
         return Verdict(True, zones, "inside the window in every zone", at_utc.astimezone(dt.UTC))
     reason = _why_closed(ts, *closed)
-    found = _next_open(ts, [(zone, spans) for _, zone, spans, _ in clocks])
+    horizon = int(HORIZON.total_seconds())
+    found = first_open(ts, [(zone, spans) for _, zone, spans, _ in clocks], horizon)
     if found is None:
         reason += f"; no allowed time in the next {HORIZON.days} days"
         return Verdict(False, zones, reason, None)
@@ -388,156 +392,18 @@ def _all_zones() -> tuple[str, ...]:
 
 def _eligible(ts: int, name: str, rules: "_Rules") -> bool:
     zone = _zone(name)
-    return zone is not None and _open_at(ts, zone, rules.local_spans)
+    return zone is not None and is_open_at(ts, zone, rules.local_spans)
 
 
-# --- One instant ----------------------------------------------------------------------------
-
-
-def _local(ts: int, zone: ZoneInfo) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ts, zone)
-
-
-def _repeated(local: dt.datetime) -> bool:
-    """Whether this wall time occurs twice (the hour repeated when clocks go back)."""
-    return local.fold == 1 or local.replace(fold=1).utcoffset() != local.utcoffset()
-
-
-def _open_at(ts: int, zone: ZoneInfo, spans: Callable[[dt.date], tuple[Span, ...]]) -> bool:
-    local = _local(ts, zone)
-    if _repeated(local):
-        return False
-    second = local.hour * 3600 + local.minute * 60 + local.second
-    return any(a * 60 <= second < b * 60 for a, b in spans(local.date()))
+# --- Reasons --------------------------------------------------------------------------------
 
 
 def _why_closed(ts: int, name: str, zone: ZoneInfo, spans, parts: tuple[_Part, ...]) -> str:
-    local = _local(ts, zone)
+    local = local_time(ts, zone)
     when = f"{local:%a %Y-%m-%d %H:%M} in {name}"
-    if _repeated(local):
+    if is_repeated(local):
         return f"{when} is a repeated local time (clocks went back)"
     for part in parts:
-        if not _open_at(ts, zone, part.spans):
+        if not is_open_at(ts, zone, part.spans):
             return f"{when} is outside {part.describe(local.date())}"
     return f"{when} is outside the window"
-
-
-# --- Intervals ------------------------------------------------------------------------------
-
-
-def _next_open(ts: int, clocks: list[tuple[ZoneInfo, Callable]]) -> int | None:
-    """The earliest second >= ts inside every clock's window, within HORIZON."""
-    horizon = ts + int(HORIZON.total_seconds())
-    start = ts
-    while start < horizon:
-        end = min(start + _SEARCH_CHUNK, horizon)
-        common = [(start, end)]
-        for zone, spans in clocks:
-            common = _intersect(common, _open_intervals(zone, spans, start, end))
-            if not common:
-                break
-        if common:
-            return common[0][0]
-        start = end
-    return None
-
-
-def _open_intervals(zone: ZoneInfo, spans, start: int, end: int) -> list[tuple[int, int]]:
-    """The UTC seconds in [start, end) whose local time in `zone` is inside `spans`."""
-    segments = _segments(zone, start - _DAY, end + _DAY)
-    found = []
-    for s0, s1, offset in segments:
-        for day in range((s0 + offset) // _DAY, (s1 + offset - 1) // _DAY + 1):
-            base = day * _DAY - offset
-            for a, b in spans(dt.date.fromordinal(day + _EPOCH_ORDINAL)):
-                lo, hi = max(base + a * 60, s0, start), min(base + b * 60, s1, end)
-                if lo < hi:
-                    found.append((lo, hi))
-    merged = _union(tuple(found))
-    # Clocks going back by d at T repeat the wall times of [T - d, T + d): never inside.
-    for (_, t, before), (_, _, after) in zip(segments, segments[1:], strict=False):
-        if after < before:
-            merged = _subtract(merged, (t - (before - after), t + (before - after)))
-    return merged
-
-
-def _segments(zone: ZoneInfo, start: int, end: int) -> list[tuple[int, int, int]]:
-    """(from, to, UTC offset in seconds) covering [start, end), one per constant offset."""
-    changes: list[tuple[int, int]] = []
-    for day in range(start // _DAY, (end - 1) // _DAY + 1):
-        for t, offset in _day_offsets(zone.key, day):
-            if not changes or changes[-1][1] != offset:
-                changes.append((t, offset))
-    out = []
-    for i, (t, offset) in enumerate(changes):
-        t_next = changes[i + 1][0] if i + 1 < len(changes) else end
-        lo, hi = max(t, start), min(t_next, end)
-        if lo < hi:
-            out.append((lo, hi, offset))
-    return out
-
-
-@functools.lru_cache(maxsize=16_384)
-def _day_offsets(key: str, day: int) -> tuple[tuple[int, int], ...]:
-    """The UTC offset at the start of a UTC day, then (instant, new offset) at each change."""
-    zone = _zone(key)
-    t0 = day * _DAY
-    points = [*range(t0, t0 + _DAY, _SAMPLE), t0 + _DAY]
-    offsets = [_offset(zone, t) for t in points]
-    found = [(t0, offsets[0])]
-    for i in range(len(points) - 1):
-        if offsets[i] == offsets[i + 1]:
-            continue
-        lo, hi = points[i], points[i + 1]  # off(lo) == offsets[i] != off(hi)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if _offset(zone, mid) == offsets[i]:
-                lo = mid
-            else:
-                hi = mid
-        if hi < t0 + _DAY:  # a change at midnight is the next day's first offset
-            found.append((hi, _offset(zone, hi)))
-    return tuple(found)
-
-
-def _offset(zone: ZoneInfo, ts: int) -> int:
-    return int(dt.datetime.fromtimestamp(ts, zone).utcoffset().total_seconds())
-
-
-def _union(intervals: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(intervals):
-        if out and a <= out[-1][1]:
-            if b > out[-1][1]:
-                out[-1] = (out[-1][0], b)
-        else:
-            out.append((a, b))
-    return tuple(out)
-
-
-def _intersect(xs, ys) -> tuple[tuple[int, int], ...]:
-    """Intersection of two sorted lists of disjoint half-open intervals."""
-    out = []
-    i = j = 0
-    while i < len(xs) and j < len(ys):
-        lo, hi = max(xs[i][0], ys[j][0]), min(xs[i][1], ys[j][1])
-        if lo < hi:
-            out.append((lo, hi))
-        if xs[i][1] < ys[j][1]:
-            i += 1
-        else:
-            j += 1
-    return tuple(out)
-
-
-def _subtract(xs, cut: tuple[int, int]) -> tuple[tuple[int, int], ...]:
-    out = []
-    for a, b in xs:
-        if b <= cut[0] or a >= cut[1]:
-            out.append((a, b))
-            continue
-        if a < cut[0]:
-            out.append((a, cut[0]))
-        if b > cut[1]:
-            out.append((cut[1], b))
-    return tuple(out)

@@ -1,11 +1,13 @@
-"""The stale-claim sweep: prospects a dead worker left in `dialing` go back in the queue."""
+"""The stale-claim sweep: prospects a dead task left in `dialing` with no call go back in the
+queue; a prospect whose call is in flight is never touched."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from campaigns.services import prospects_release_stale_claims
+from campaigns.models import CallAttempt
+from campaigns.outcomes import claims_release_stale
 from campaigns.tasks import release_stale_claims
 from prospects.models import Prospect
 from tests.factories import ProspectFactory
@@ -37,7 +39,7 @@ def test_only_dialing_prospects_claimed_before_the_cutoff_are_requeued(
     never_claimed = ProspectFactory(campaign=campaign, status=Prospect.Status.DIALING)
 
     before = timezone.now()
-    assert prospects_release_stale_claims() == 2
+    assert claims_release_stale() == 2
 
     for prospect in (stale, stale_elsewhere):
         prospect.refresh_from_db()
@@ -56,17 +58,30 @@ def test_only_dialing_prospects_claimed_before_the_cutoff_are_requeued(
         assert prospect.locked_at == was_locked_at
 
 
-def test_an_explicit_cutoff_overrides_the_setting(campaign, lock_timeout):
+def test_a_claim_whose_call_is_in_flight_is_never_released(campaign, lock_timeout):
+    dead = claimed(campaign, minutes_ago=45)
+    calling = claimed(campaign, minutes_ago=45)
+    CallAttempt.objects.create(
+        organization=campaign.organization,
+        campaign=campaign,
+        prospect=calling,
+        claim=calling.locked_by,
+        to="+14155550101",
+        status="in_flight",
+        sid="CA" + "1" * 32,
+    )
+    assert claims_release_stale() == 1
+    assert Prospect.objects.get(pk=dead.pk).status == "queued"
+    assert Prospect.objects.get(pk=calling.pk).status == "dialing"
+
+
+def test_the_cutoff_follows_the_setting(campaign, settings):
+    settings.PROSPECT_LOCK_TIMEOUT_SECONDS = 3 * 60
     five = claimed(campaign, minutes_ago=5)
     one = claimed(campaign, minutes_ago=1)
-    assert prospects_release_stale_claims(older_than_seconds=3 * 60) == 1
+    assert claims_release_stale() == 1
     assert Prospect.objects.get(pk=five.pk).status == "queued"
     assert Prospect.objects.get(pk=one.pk).status == "dialing"
-
-
-def test_a_zero_cutoff_releases_every_claim(campaign, lock_timeout):
-    claimed(campaign, minutes_ago=0.1)
-    assert prospects_release_stale_claims(older_than_seconds=0) == 1
 
 
 def test_running_the_sweep_again_releases_nothing(campaign, lock_timeout):

@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from django.test import Client
+from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from messaging.models import CarrierCall, CarrierMessage, WebhookEvent
