@@ -78,11 +78,11 @@ def test_docs_page_is_served(db):
     assert b"swagger" in response.content.lower()
 
 
-def manage_check(**overrides) -> subprocess.CompletedProcess:
+def manage_check(*args: str, **overrides) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
     env.update(overrides)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", *(args or ("check",))],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
@@ -96,6 +96,12 @@ def test_start_up_without_secret_key_fails_naming_it():
     result = manage_check()
     assert result.returncode != 0
     assert "The environment variable SECRET_KEY is required but not set" in result.stderr
+
+
+def test_models_and_migrations_agree_and_the_check_needs_no_secret_key():
+    result = manage_check("makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
 
 
 def test_debug_allows_a_missing_secret_key():
