@@ -146,13 +146,14 @@ def _tick(now: datetime, result: TickResult) -> None:
     free = min(global_free, pool_free)
     result.free = max(0, free)
 
-    with_work = [c for c in campaigns if _has_due_work(c, now)]
+    with_work = {c.id for c in campaigns if _has_due_work(c, now)}
     for campaign in campaigns:
-        if campaign not in with_work and _campaign_complete(campaign, now):
+        if campaign.id not in with_work and _campaign_complete(campaign, now):
             result.completed += 1
     orgs = {
         c.organization_id: (c.organization.concurrency_limit, active.get(c.organization_id, 0))
-        for c in with_work
+        for c in campaigns
+        if c.id in with_work
     }
     shares = slots_allocate(free, orgs)
     for campaign in campaigns:
@@ -161,7 +162,7 @@ def _tick(now: datetime, result: TickResult) -> None:
         tokens = _refill(campaign, now)
         budget = (
             min(int(tokens), shares.get(campaign.organization_id, 0))
-            if campaign in with_work
+            if campaign.id in with_work
             else 0
         )
         claimed: list[int] = []

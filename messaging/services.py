@@ -185,29 +185,28 @@ def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
     return dict(counts)
 
 
-def _latest_per_sid(events, rank_of) -> dict[str, WebhookEvent]:
+def _latest_known(events, rank_of, model, batch: _Batch) -> dict[str, WebhookEvent]:
+    """The highest-ranked event per sid that has a `model` row; the others are marked stale,
+    and events for sids without a row wait for it (`_Batch.unknown`)."""
     latest: dict[str, WebhookEvent] = {}
     for event in events:
         best = latest.get(event.sid)
         if best is None or rank_of(event) > rank_of(best):
             latest[event.sid] = event
-    return latest
+    known = set(model.objects.filter(sid__in=latest).values_list("sid", flat=True))
+    for event in events:
+        if event.sid not in known:
+            batch.unknown(event)
+        elif latest[event.sid] is not event:
+            batch.outcomes[event.id] = Outcome.STALE
+    return {sid: event for sid, event in latest.items() if sid in known}
 
 
 def _apply_call_status(events: list[WebhookEvent], batch: _Batch) -> None:
     def rank_of(e):
         return (CALL_STATUS_RANK.get(e.payload.get("CallStatus"), 0), e.sequence)
 
-    latest = _latest_per_sid(events, rank_of)
-    known = set(CarrierCall.objects.filter(sid__in=latest).values_list("sid", flat=True))
-    for event in events:
-        if event.sid not in known:
-            batch.unknown(event)
-        elif latest[event.sid] is not event:
-            batch.outcomes[event.id] = Outcome.STALE
-    for sid, event in latest.items():
-        if sid not in known:
-            continue
+    for sid, event in _latest_known(events, rank_of, CarrierCall, batch).items():
         p = event.payload
         status = p.get("CallStatus", "")
         rank, seq = rank_of(event)
@@ -251,16 +250,7 @@ def _apply_message_status(events: list[WebhookEvent], batch: _Batch) -> None:
     def rank_of(e):
         return (MESSAGE_STATUS_RANK.get(status_of(e), 0), 0)
 
-    latest = _latest_per_sid(events, rank_of)
-    known = set(CarrierMessage.objects.filter(sid__in=latest).values_list("sid", flat=True))
-    for event in events:
-        if event.sid not in known:
-            batch.unknown(event)
-        elif latest[event.sid] is not event:
-            batch.outcomes[event.id] = Outcome.STALE
-    for sid, event in latest.items():
-        if sid not in known:
-            continue
+    for sid, event in _latest_known(events, rank_of, CarrierMessage, batch).items():
         rank = rank_of(event)[0]
         fields = {"status": status_of(event), "status_rank": rank}
         if event.payload.get("ErrorCode"):
