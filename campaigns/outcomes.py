@@ -8,12 +8,13 @@ attempts a crash left without a sid by asking the carrier, never by dialing agai
 """
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef
+from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.events import events_emit
@@ -81,7 +82,7 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
             for attempt in attempts:
                 call = calls[attempt.sid]
                 threshold = attempt.campaign.human_hangup_seconds if attempt.campaign else 10
-                outcome = outcome_classify(
+                attempt.outcome = outcome_classify(
                     status=call.status,
                     answered_by=call.answered_by,
                     duration=call.duration_seconds,
@@ -89,67 +90,71 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
                 )
                 attempt.answered_by = call.answered_by
                 attempt.duration_seconds = call.duration_seconds
-                counts[outcome] += 1
-                _attempt_finish(attempt, outcome, now=call.ended_at or now)
+                counts[attempt.outcome] += 1
+            _attempts_finish(attempts, now)
             _prospects_after(attempts, now)
 
 
-def _attempt_finish(attempt: CallAttempt, outcome: str, *, now: datetime) -> None:
-    CallAttempt.objects.filter(pk=attempt.pk).exclude(status=CallAttempt.Status.FINISHED).update(
-        status=CallAttempt.Status.FINISHED,
-        outcome=outcome,
-        answered_by=attempt.answered_by,
-        duration_seconds=attempt.duration_seconds,
-        ended_at=now,
-    )
-    attempt.outcome = outcome
+def _attempts_finish(attempts: list[CallAttempt], now: datetime) -> None:
+    """Finish attempts (each carrying its `outcome`) with one UPDATE per outcome; the verdict,
+    duration and end come from the carrier's record of the call, `now` when it has none."""
+    by_outcome: defaultdict[str, list[int]] = defaultdict(list)
+    for attempt in attempts:
+        by_outcome[attempt.outcome].append(attempt.pk)
+    call = CarrierCall.objects.filter(sid=OuterRef("sid"))
+    for outcome, ids in by_outcome.items():
+        CallAttempt.objects.filter(pk__in=ids).exclude(status=CallAttempt.Status.FINISHED).update(
+            status=CallAttempt.Status.FINISHED,
+            outcome=outcome,
+            answered_by=Coalesce(Subquery(call.values("answered_by")[:1]), Value("")),
+            duration_seconds=Subquery(call.values("duration_seconds")[:1]),
+            ended_at=Coalesce(
+                Subquery(call.values("ended_at")[:1]), Value(now, output_field=DateTimeField())
+            ),
+        )
 
 
 def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
-    """Each settled attempt's prospect: retried after the delay, exhausted, or final."""
+    """Each settled attempt's prospect: retried after the delay, exhausted, or final; one
+    UPDATE per resulting state, and only where the prospect still holds that attempt's claim."""
     ids = [a.prospect_id for a in attempts if a.prospect_id]
     if not ids:
         return
-    prospects = {p.id: p for p in Prospect.objects.filter(pk__in=ids)}
+    attempt_counts = dict(Prospect.objects.filter(pk__in=ids).values_list("id", "attempt_count"))
     numbers = dict(
         ProspectPhone.objects.filter(prospect_id__in=ids)
         .values_list("prospect_id")
         .annotate(n=Count("id"))
         .order_by()
     )
+    groups: defaultdict[tuple, list[CallAttempt]] = defaultdict(list)
     events = []
     for attempt in attempts:
-        prospect = prospects.get(attempt.prospect_id)
         campaign = attempt.campaign
-        if prospect is None or campaign is None:
+        if attempt.prospect_id not in attempt_counts or campaign is None:
             continue
         outcome = attempt.outcome
-        claimed = Prospect.objects.filter(
-            pk=prospect.id, status=Prospect.Status.DIALING, locked_by=attempt.claim
-        )
         retry = outcome in campaign.retry_outcomes and not (
             outcome == Outcome.VOICEMAIL and campaign.voicemail_drop
         )
-        common = {"locked_by": "", "locked_at": None, "last_outcome": outcome, "updated_at": now}
+        next_at = None
         if not retry:
-            claimed.update(status=FINAL_STATUS.get(outcome, Prospect.Status.FAILED), **common)
-        elif prospect.attempt_count // campaign.max_attempts_per_phone_number >= numbers.get(
-            prospect.id, 0
+            status = FINAL_STATUS.get(outcome, Prospect.Status.FAILED)
+        elif attempt_counts[attempt.prospect_id] // campaign.max_attempts_per_phone_number >= (
+            numbers.get(attempt.prospect_id, 0)
         ):
-            claimed.update(status=Prospect.Status.EXHAUSTED, **common)
+            status = Prospect.Status.EXHAUSTED
         else:
-            claimed.update(
-                status=Prospect.Status.QUEUED,
-                next_attempt_at=now + timedelta(minutes=campaign.retry_delay_minutes),
-                **common,
-            )
+            status = Prospect.Status.QUEUED
+            next_at = now + timedelta(minutes=campaign.retry_delay_minutes)
+        groups[(status, outcome, next_at)].append(attempt)
         events.append(
             (
                 f"campaign.call.{outcome}",
                 attempt.organization_id,
                 campaign.id,
                 {
-                    "prospect": prospect.id,
+                    "prospect": attempt.prospect_id,
                     "to": attempt.to,
                     "caller_id": attempt.from_number,
                     "answered_by": attempt.answered_by,
@@ -158,6 +163,16 @@ def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
                 },
             )
         )
+    for (status, outcome, next_at), group in groups.items():
+        fields = {"status": status, "last_outcome": outcome, "locked_by": "", "locked_at": None}
+        if next_at is not None:
+            fields["next_attempt_at"] = next_at
+        own_claim = CallAttempt.objects.filter(
+            pk__in=[a.pk for a in group], prospect_id=OuterRef("pk"), claim=OuterRef("locked_by")
+        )
+        Prospect.objects.filter(
+            pk__in=[a.prospect_id for a in group], status=Prospect.Status.DIALING
+        ).filter(Exists(own_claim)).update(updated_at=now, **fields)
     events_emit(events)
 
 
@@ -196,7 +211,8 @@ def attempts_time_out(*, now: datetime | None = None) -> int:
             .select_for_update(skip_locked=True, of=("self",))[:SETTLE_BATCH]
         )
         for attempt in attempts:
-            _attempt_finish(attempt, Outcome.TIMEOUT, now=now)
+            attempt.outcome = Outcome.TIMEOUT
+        _attempts_finish(attempts, now)
         _prospects_after(attempts, now)
     return len(attempts)
 
