@@ -179,12 +179,14 @@ def attempt_record(attempt: CallAttempt, answer: CallInfo | ProviderError) -> st
     """Store what the carrier answered to a written attempt: its sid, or what a refusal means."""
     if isinstance(answer, ProviderError):
         return _refused(attempt, answer)
-    CallAttempt.objects.filter(pk=attempt.pk, status=CallAttempt.Status.ORIGINATING).update(
-        sid=answer.sid, status=CallAttempt.Status.IN_FLIGHT
-    )
-    carrier_call_record(
-        org=attempt.organization, call=answer, to=attempt.to, from_number=attempt.from_number
-    )
+    # Both or neither: a crash between them would leave a sid whose callbacks match no call.
+    with transaction.atomic():
+        CallAttempt.objects.filter(pk=attempt.pk, status=CallAttempt.Status.ORIGINATING).update(
+            sid=answer.sid, status=CallAttempt.Status.IN_FLIGHT
+        )
+        carrier_call_record(
+            org=attempt.organization, call=answer, to=attempt.to, from_number=attempt.from_number
+        )
     return "placed"
 
 

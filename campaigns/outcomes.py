@@ -21,7 +21,7 @@ from campaigns.events import events_emit
 from campaigns.models import CallAttempt
 from messaging.models import CALL_STATUS_RANK, TERMINAL_RANK, CarrierCall
 from messaging.providers import ProviderError, get_provider
-from messaging.services import carrier_call_record
+from messaging.services import carrier_call_record, inbox_reopen_unknown
 from prospects.models import Prospect, ProspectPhone
 
 log = logging.getLogger(__name__)
@@ -247,24 +247,27 @@ def attempts_reconcile(*, now: datetime | None = None) -> dict[str, int]:
         )
         match = next((c for c in sorted(calls, key=lambda c: c.sid) if c.sid not in known), None)
         if match is not None:
-            updated = CallAttempt.objects.filter(
-                pk=attempt.pk, status=CallAttempt.Status.ORIGINATING
-            ).update(sid=match.sid, status=CallAttempt.Status.IN_FLIGHT)
-            if updated:
-                row = carrier_call_record(
-                    org=attempt.organization,
-                    call=match,
-                    to=attempt.to,
-                    from_number=attempt.from_number,
-                )
-                rank = CALL_STATUS_RANK.get(match.status, 0)
-                CarrierCall.objects.filter(pk=row.pk, status_rank__lt=rank).update(
-                    status=match.status,
-                    status_rank=rank,
-                    answered_by=match.answered_by or "",
-                    duration_seconds=match.duration,
-                    ended_at=match.end_time,
-                )
+            with transaction.atomic():
+                updated = CallAttempt.objects.filter(
+                    pk=attempt.pk, status=CallAttempt.Status.ORIGINATING
+                ).update(sid=match.sid, status=CallAttempt.Status.IN_FLIGHT)
+                if updated:
+                    row = carrier_call_record(
+                        org=attempt.organization,
+                        call=match,
+                        to=attempt.to,
+                        from_number=attempt.from_number,
+                    )
+                    rank = CALL_STATUS_RANK.get(match.status, 0)
+                    CarrierCall.objects.filter(pk=row.pk, status_rank__lte=rank).update(
+                        status=match.status,
+                        status_rank=rank,
+                        answered_by=match.answered_by or "",
+                        duration_seconds=match.duration,
+                        ended_at=match.end_time,
+                    )
+                    # Its callbacks may have come and been counted unknown meanwhile.
+                    inbox_reopen_unknown(sid=match.sid)
             counts["found"] += 1
             continue
         with transaction.atomic():

@@ -102,6 +102,14 @@ def inbox_store(*, kind: str, sid: str, dedupe_key: str, sequence: int, payload:
         return cur.rowcount == 1
 
 
+def inbox_reopen_unknown(*, sid: str) -> int:
+    """Put a sid's events that were counted unknown back in the inbox: its row exists now
+    (reconciliation found a call the platform lost track of)."""
+    return WebhookEvent.objects.filter(sid=sid, outcome=Outcome.UNKNOWN_SID).update(
+        processed_at=None, outcome=Outcome.PENDING, apply_after=None
+    )
+
+
 _last_scheduled = 0.0
 
 

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+from django.db.models import Count
 
 from campaigns.models import CallAttempt, Campaign
 from campaigns.services import campaign_start
+from messaging.models import WebhookEvent
 from prospects import windows
 from prospects.models import Prospect
 from tests.campaigns.conftest import import_rows
@@ -37,6 +39,22 @@ def callable_block(now: datetime) -> str:
         ):
             return block
     pytest.skip("no number block is inside the calling window right now")
+
+
+def _state(campaign) -> str:
+    """What a campaign that did not complete is waiting for."""
+    c = Campaign.objects.get(pk=campaign.pk)
+    prospects = dict(
+        Prospect.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("id"))
+    )
+    attempts = dict(
+        CallAttempt.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("id"))
+    )
+    pending = WebhookEvent.objects.filter(processed_at__isnull=True).count()
+    return (
+        f"campaign {c.status}/{c.pause_reason or '-'} not completed: prospects {prospects}, "
+        f"attempts {attempts}, inbox events pending {pending}"
+    )
 
 
 def test_a_campaign_runs_to_completed_through_a_worker_crash(
@@ -94,7 +112,9 @@ def test_a_campaign_runs_to_completed_through_a_worker_crash(
         def completed():
             return Campaign.objects.get(pk=campaign.pk).status == "completed"
 
-        eventually(completed, timeout=240, interval=0.5, what="campaign completed", logs=processes)
+        eventually(
+            completed, timeout=240, interval=0.5, what=lambda: _state(campaign), logs=processes
+        )
     finally:
         for process in processes:
             process.stop()

@@ -8,7 +8,7 @@ from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from messaging.models import CarrierCall, CarrierMessage, WebhookEvent
-from messaging.services import inbox_apply_batch
+from messaging.services import inbox_apply_batch, inbox_reopen_unknown
 from prospects.models import Prospect, Suppression
 from tests.factories import DidFactory, ProspectFactory, ProspectPhoneFactory
 
@@ -133,6 +133,21 @@ def test_an_event_for_an_unknown_sid_waits_for_its_call_then_is_kept_and_counted
     event.refresh_from_db()
     assert event.outcome == "unknown_sid" and event.processed_at is not None
     assert CarrierCall.objects.get(sid="CA-late").status == "ringing"
+
+
+@pytest.mark.django_db
+def test_events_counted_unknown_apply_once_their_call_is_found(org, settings):
+    call_status("CA-lost", "completed", 3, CallDuration="42")
+    WebhookEvent.objects.update(
+        received_at=timezone.now() - timedelta(seconds=settings.INBOX_UNKNOWN_SID_GRACE_SECONDS + 1)
+    )
+    assert inbox_apply_batch() == {"unknown_sid": 1}
+
+    CarrierCall.objects.create(organization=org, sid="CA-lost", to="+1", from_number="+1")
+    assert inbox_reopen_unknown(sid="CA-lost") == 1
+    assert inbox_apply_batch() == {"applied": 1}
+    call = CarrierCall.objects.get(sid="CA-lost")
+    assert (call.status, call.duration_seconds) == ("completed", 42)
 
 
 @pytest.mark.django_db
