@@ -7,6 +7,9 @@ import io
 import pytest
 import requests
 
+from campaigns.events import campaign_stream, org_stream
+from campaigns.models import Campaign
+from config.redis import get_redis
 from messaging.providers import get_provider
 from messaging.simulator import SimulatorServer
 from prospects.importing import prospects_import
@@ -52,3 +55,38 @@ def import_rows(campaign, *rows: str, header: str = "phone,phone2,timezone") -> 
     """Prospects through the real import, so their zones are what production stores."""
     data = "\n".join([header, *rows]) + "\n"
     return prospects_import(campaign=campaign, fileobj=io.BytesIO(data.encode()))
+
+
+S = Campaign.Status
+# (action, from) -> to: every transition an operator may make.
+VALID_TRANSITIONS = {
+    ("start", S.CREATED): S.DIALING,
+    ("pause", S.DIALING): S.PAUSED,
+    ("resume", S.PAUSED): S.DIALING,
+    ("cancel", S.CREATED): S.CANCELLED,
+    ("cancel", S.DIALING): S.CANCELLED,
+    ("cancel", S.PAUSED): S.CANCELLED,
+}
+
+
+def put_in(campaign: Campaign, status: str, reason: str = "") -> Campaign:
+    """Force `campaign` into a status (paused gets a reason, as the constraint allows)."""
+    if status == S.PAUSED and not reason:
+        reason = Campaign.PauseReason.MANUAL
+    Campaign.objects.filter(pk=campaign.pk).update(status=status, pause_reason=reason)
+    campaign.refresh_from_db()
+    return campaign
+
+
+@pytest.fixture
+def empty_streams(campaign, other_campaign):
+    """The event streams of both orgs' campaigns, empty before and after the test."""
+    keys = [
+        campaign_stream(campaign.pk),
+        campaign_stream(other_campaign.pk),
+        org_stream(campaign.organization_id),
+        org_stream(other_campaign.organization_id),
+    ]
+    get_redis().delete(*keys)
+    yield
+    get_redis().delete(*keys)

@@ -6,22 +6,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 
-from campaigns.events import campaign_stream, events_read, org_stream
+from campaigns.events import campaign_stream, events_read
 from campaigns.models import Campaign
-from config.redis import get_redis
 from orgs.models import Membership, Scope
 from prospects.models import Prospect
+from tests.campaigns.conftest import VALID_TRANSITIONS, put_in
 from tests.factories import make_prospect
 
 S = Campaign.Status
-VALID = {
-    ("start", S.CREATED): S.DIALING,
-    ("pause", S.DIALING): S.PAUSED,
-    ("resume", S.PAUSED): S.DIALING,
-    ("cancel", S.CREATED): S.CANCELLED,
-    ("cancel", S.DIALING): S.CANCELLED,
-    ("cancel", S.PAUSED): S.CANCELLED,
-}
+pytestmark = pytest.mark.usefixtures("empty_streams")
+VALID = VALID_TRANSITIONS
 ACTIONS = ("start", "pause", "resume", "cancel")
 ALLOWED_FROM = {"start": S.CREATED, "pause": S.DIALING, "resume": S.PAUSED, "cancel": S.DIALING}
 INVALID = [(a, s) for a in ACTIONS for s in S.values if (a, s) not in VALID]
@@ -31,29 +25,8 @@ def url(campaign, action: str) -> str:
     return f"/api/v1/campaigns/{campaign.pk}/{action}/"
 
 
-def put_in(campaign: Campaign, status: str, reason: str = "") -> Campaign:
-    if status == S.PAUSED and not reason:
-        reason = Campaign.PauseReason.MANUAL
-    Campaign.objects.filter(pk=campaign.pk).update(status=status, pause_reason=reason)
-    campaign.refresh_from_db()
-    return campaign
-
-
 def snapshot(campaign) -> dict:
     return Campaign.objects.filter(pk=campaign.pk).values().get()
-
-
-@pytest.fixture(autouse=True)
-def _empty_streams(campaign, other_campaign):
-    keys = [
-        campaign_stream(campaign.pk),
-        campaign_stream(other_campaign.pk),
-        org_stream(campaign.organization_id),
-        org_stream(other_campaign.organization_id),
-    ]
-    get_redis().delete(*keys)
-    yield
-    get_redis().delete(*keys)
 
 
 # --- API -----------------------------------------------------------------------------------

@@ -16,54 +16,25 @@ from campaigns.services import (
     campaign_resume,
     campaign_start,
 )
-from config.redis import get_redis
 from prospects.models import Prospect
+from tests.campaigns.conftest import VALID_TRANSITIONS, put_in
 from tests.factories import make_prospect
 from tests.waiting import eventually
 
 S = Campaign.Status
+pytestmark = pytest.mark.usefixtures("empty_streams")
 SERVICES = {
     "start": campaign_start,
     "pause": campaign_pause,
     "resume": campaign_resume,
     "cancel": campaign_cancel,
 }
-# (action, from) -> to: every transition an operator may make.
-VALID = {
-    ("start", S.CREATED): S.DIALING,
-    ("pause", S.DIALING): S.PAUSED,
-    ("resume", S.PAUSED): S.DIALING,
-    ("cancel", S.CREATED): S.CANCELLED,
-    ("cancel", S.DIALING): S.CANCELLED,
-    ("cancel", S.PAUSED): S.CANCELLED,
-}
+VALID = VALID_TRANSITIONS
 INVALID = [(a, s) for a in SERVICES for s in S.values if (a, s) not in VALID]
-
-
-def put_in(campaign: Campaign, status: str, reason: str = "") -> Campaign:
-    """Force `campaign` into a status (paused gets a reason, as the constraint allows)."""
-    if status == S.PAUSED and not reason:
-        reason = Campaign.PauseReason.MANUAL
-    Campaign.objects.filter(pk=campaign.pk).update(status=status, pause_reason=reason)
-    campaign.refresh_from_db()
-    return campaign
 
 
 def stream_events(campaign_id: int) -> list[tuple[str, dict]]:
     return [(e["type"], e["data"]) for e in events_read(campaign_stream(campaign_id))]
-
-
-@pytest.fixture(autouse=True)
-def _empty_streams(campaign, other_campaign):
-    keys = [
-        campaign_stream(campaign.pk),
-        campaign_stream(other_campaign.pk),
-        org_stream(campaign.organization_id),
-        org_stream(other_campaign.organization_id),
-    ]
-    get_redis().delete(*keys)
-    yield
-    get_redis().delete(*keys)
 
 
 # --- Valid transitions ---------------------------------------------------------------------
