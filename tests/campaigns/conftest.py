@@ -13,6 +13,7 @@ from config.redis import get_redis
 from messaging.providers import get_provider
 from messaging.simulator import SimulatorServer
 from prospects.importing import prospects_import
+from tests.carrier import sim_scenario
 
 ACCOUNT, TOKEN = "AC" + "d4" * 16, "engine-test-token"
 
@@ -30,9 +31,7 @@ class Carrier:
         self.base_url = base_url
 
     def scenario(self, **values) -> None:
-        values = {"time_scale": 0, "seed": 3, "cps": 1000, "callback_retries": 0, **values}
-        response = requests.put(f"{self.base_url}/_sim/scenario", json=values, timeout=5)
-        assert response.status_code == 200, response.text
+        sim_scenario(self.base_url, **{"seed": 3, **values})
 
     def stats(self) -> dict:
         return requests.get(f"{self.base_url}/_sim/stats", timeout=5).json()

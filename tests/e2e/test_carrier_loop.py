@@ -9,7 +9,7 @@ from messaging.models import CarrierCall, CarrierMessage, WebhookEvent
 from messaging.providers import CallRequest, ProviderError, get_provider
 from messaging.services import carrier_call_record, carrier_message_record, webhook_url
 from prospects.models import Prospect, Suppression
-from tests.e2e.conftest import sim_scenario
+from tests.carrier import sim_scenario
 from tests.factories import CampaignFactory, DidFactory, OrganizationFactory, make_prospect
 from tests.waiting import eventually
 

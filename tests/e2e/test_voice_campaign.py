@@ -15,7 +15,8 @@ from messaging.models import WebhookEvent
 from prospects import windows
 from prospects.models import Prospect
 from tests.campaigns.conftest import import_rows
-from tests.e2e.conftest import ACCOUNT, TOKEN, sim_scenario
+from tests.carrier import sim_scenario
+from tests.e2e.conftest import ACCOUNT, TOKEN
 from tests.e2e.processes import service_env, start_dispatcher, start_worker
 from tests.factories import CampaignFactory, DidFactory, OrganizationFactory
 from tests.waiting import eventually
