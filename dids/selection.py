@@ -26,14 +26,15 @@ RETURNING id
 
 
 def did_select_for_call(
-    *, org_id: int, to: str, caller_id_filter: dict, now: datetime
+    *, org_id: int, to: str, caller_id_filter: dict, now: datetime, e164: str = ""
 ) -> Did | None:
     """The caller ID for a call to `to`, or None when the org has no healthy one left.
 
     Active caller IDs with health at or above DIALER_MIN_DID_HEALTH, within the campaign's
-    filter (area codes, regions); the same area code as the callee first, then the highest
-    health, then the least recently used. Choosing it and stamping `last_call_at` are one
-    statement, so concurrent attempts spread over the pool instead of piling on one number.
+    filter (area codes, regions) or, given `e164`, that one number only; the same area code
+    as the callee first, then the highest health, then the least recently used. Choosing it
+    and stamping `last_call_at` are one statement, so concurrent attempts spread over the
+    pool instead of piling on one number.
     """
     params = {
         "now": now,
@@ -48,6 +49,9 @@ def did_select_for_call(
     if caller_id_filter.get("regions"):
         filters += " AND region = ANY(%(regions)s)"
         params["regions"] = [r.upper() for r in caller_id_filter["regions"]]
+    if e164:
+        filters += " AND e164 = %(e164)s"
+        params["e164"] = e164
     if connection.vendor != "postgresql":
         return _select_portable(params, caller_id_filter)
     with transaction.atomic(), connection.cursor() as cur:
@@ -72,6 +76,8 @@ def _select_portable(params: dict, caller_id_filter: dict) -> Did | None:
         candidates = candidates.filter(area_code__in=params["area_codes"])
     if caller_id_filter.get("regions"):
         candidates = candidates.filter(region__in=params["regions"])
+    if params.get("e164"):
+        candidates = candidates.filter(e164=params["e164"])
     dids = list(candidates)
     if not dids:
         return None
