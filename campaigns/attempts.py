@@ -55,7 +55,7 @@ def calls_place(
         # Only the carrier requests run in threads; every database write stays on this one.
         workers = min(len(prepared), MAX_PARALLEL_CALLS)
         with ThreadPoolExecutor(workers) as pool:
-            answers = list(pool.map(_ask_carrier, prepared))
+            answers = list(pool.map(carrier_ask, [item.request for item in prepared]))
         for item, answer in zip(prepared, answers, strict=True):
             what = attempt_record(item.attempt, answer)
             counts[what] = counts.get(what, 0) + 1
@@ -157,20 +157,34 @@ def _prepare(campaign: Campaign, pid: int, claim: str, now: datetime):
             to=to,
             caller_id=did.e164,
         )
-    request = CallRequest(
+    request = call_request(
         to=to,
         from_=did.e164,
-        status_callback=webhook_url("twilio-voice-status"),
-        twiml=campaign.twiml or DEFAULT_TWIML,
+        twiml=campaign.twiml,
         machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
-        amd_callback=webhook_url("twilio-voice-amd"),
     )
     return "prepared", Prepared(attempt=attempt, request=request)
 
 
-def _ask_carrier(item: Prepared) -> CallInfo | ProviderError:
+def call_request(
+    *, to: str, from_: str, twiml: str = "", twiml_url: str = "", machine_detection: str = "Enable"
+) -> CallRequest:
+    """What the carrier is asked for: the call, our status and AMD callbacks, the TwiML."""
+    return CallRequest(
+        to=to,
+        from_=from_,
+        status_callback=webhook_url("twilio-voice-status"),
+        twiml=twiml or DEFAULT_TWIML,
+        twiml_url=twiml_url or None,
+        machine_detection=machine_detection,
+        amd_callback=webhook_url("twilio-voice-amd"),
+    )
+
+
+def carrier_ask(request: CallRequest) -> CallInfo | ProviderError:
+    """The carrier's answer to one call request: the call, or its refusal (never raised)."""
     try:
-        return get_provider().originate_call(item.request)
+        return get_provider().originate_call(request)
     except ProviderError as error:
         return error
 
@@ -198,11 +212,12 @@ def _refused(attempt: CallAttempt, error: ProviderError) -> str:
         error_code=error.code,
         ended_at=now,
     )
-    pid, claim = attempt.prospect_id, attempt.claim
-    if pid is None:
-        return "refused"
     if error.opted_out:
         provider_error_handle(org=attempt.organization, to=attempt.to, error=error)
+    pid, claim = attempt.prospect_id, attempt.claim
+    if pid is None:  # a one-off call: its caller hears of the refusal
+        return "opted_out" if error.opted_out else "refused"
+    if error.opted_out:
         _finish(pid, claim, Status.CANCELLED, "opted_out")
         return "opted_out"
     if error.permanent_for_number:

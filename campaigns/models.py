@@ -15,6 +15,10 @@ from campaigns.validation import (
     validate_retry_outcomes,
 )
 
+# A person who hangs up sooner than this is a human_hangup, not connected; a campaign sets its
+# own, one-off calls use this.
+DEFAULT_HUMAN_HANGUP_SECONDS = 10
+
 
 class CampaignQuerySet(models.QuerySet):
     def for_org(self, org):
@@ -108,7 +112,7 @@ class Campaign(models.Model):
         + ' ("voicemail" only retries when no voicemail drop is set).',
     )
     human_hangup_seconds = models.PositiveIntegerField(
-        default=10,
+        default=DEFAULT_HUMAN_HANGUP_SECONDS,
         validators=[MaxValueValidator(600)],
         help_text="A person who hangs up sooner than this is a human_hangup, not connected.",
     )
