@@ -170,6 +170,18 @@ class Campaign(models.Model):
         return type(self).objects.using(using or "default").filter(pk=self.pk).delete()
 
 
+class CallAttemptQuerySet(models.QuerySet):
+    def for_org(self, org):
+        return self.filter(organization=org)
+
+    def one_off(self):
+        """Calls placed through POST /api/v1/calls/ (the `api` pool)."""
+        return self.filter(pool=CallAttempt.Pool.API)
+
+    def active(self):
+        return self.exclude(status=CallAttempt.Status.FINISHED)
+
+
 class CallAttempt(models.Model):
     """One call placed (or about to be) to one number: the campaign's record of it.
 
@@ -230,8 +242,12 @@ class CallAttempt(models.Model):
     answered_by = models.CharField(max_length=32, blank=True)
     duration_seconds = models.IntegerField(null=True, blank=True)
     error_code = models.IntegerField(null=True, blank=True)
+    # A one-off call's Idempotency-Key: a retried request finds this row and places nothing.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CallAttemptQuerySet.as_manager()
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -244,6 +260,12 @@ class CallAttempt(models.Model):
             ),
             # A campaign's attempts, newest first (API, admin, stats).
             models.Index(fields=["campaign", "-created_at"], name="attempt_campaign_created"),
+            # An org's one-off calls, newest first (GET /api/v1/calls/).
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                name="attempt_one_off_created",
+                condition=Q(pool="api"),
+            ),
         ]
         constraints = [
             # At most once to the carrier: one row per prospect and claim, however often the
@@ -252,6 +274,12 @@ class CallAttempt(models.Model):
                 fields=["prospect", "claim"],
                 name="attempt_once_per_prospect",
                 condition=Q(prospect__isnull=False),
+            ),
+            # At most once for a retried one-off request: one row per org and key.
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                name="attempt_idempotency_key",
+                condition=~Q(idempotency_key=""),
             ),
             models.CheckConstraint(
                 name="attempt_status_valid",
