@@ -50,7 +50,7 @@ def calls_place(
     if prepared:
         # Only the carrier requests run in threads; every database write stays on this one.
         with ThreadPoolExecutor(min(len(prepared), MAX_PARALLEL_CALLS)) as pool:
-            answers = list(pool.map(_ask_carrier, prepared))
+            answers = list(pool.map(carrier_ask, [p.request for p in prepared]))
         counts.update(attempts_record([p.attempt for p in prepared], answers))
     return {what: n for what, n in counts.items() if n}
 
@@ -246,19 +246,33 @@ def _no_dids(campaign: Campaign, pids: list[int], claim: str, now: datetime) -> 
 
 
 def _call_request(campaign: Campaign, attempt: CallAttempt) -> CallRequest:
-    return CallRequest(
+    return call_request(
         to=attempt.to,
         from_=attempt.from_number,
-        status_callback=webhook_url("twilio-voice-status"),
-        twiml=campaign.twiml or DEFAULT_TWIML,
+        twiml=campaign.twiml,
         machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
+    )
+
+
+def call_request(
+    *, to: str, from_: str, twiml: str = "", twiml_url: str = "", machine_detection: str = "Enable"
+) -> CallRequest:
+    """What the carrier is asked for: the call, our status and AMD callbacks, the TwiML."""
+    return CallRequest(
+        to=to,
+        from_=from_,
+        status_callback=webhook_url("twilio-voice-status"),
+        twiml=twiml or DEFAULT_TWIML,
+        twiml_url=twiml_url or None,
+        machine_detection=machine_detection,
         amd_callback=webhook_url("twilio-voice-amd"),
     )
 
 
-def _ask_carrier(item: Prepared) -> CallInfo | ProviderError:
+def carrier_ask(request: CallRequest) -> CallInfo | ProviderError:
+    """The carrier's answer to one call request: the call, or its refusal (never raised)."""
     try:
-        return get_provider().originate_call(item.request)
+        return get_provider().originate_call(request)
     except ProviderError as error:
         return error
 
@@ -311,11 +325,12 @@ def _refused(attempt: CallAttempt, error: ProviderError) -> str:
         error_code=error.code,
         ended_at=now,
     )
-    pid, claim = attempt.prospect_id, attempt.claim
-    if pid is None:
-        return "refused"
     if error.opted_out:
         provider_error_handle(org=attempt.organization, to=attempt.to, error=error)
+    pid, claim = attempt.prospect_id, attempt.claim
+    if pid is None:  # a one-off call: its caller hears of the refusal
+        return "opted_out" if error.opted_out else "refused"
+    if error.opted_out:
         _finish([pid], claim, Status.CANCELLED, "opted_out")
         return "opted_out"
     if error.permanent_for_number:

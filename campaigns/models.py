@@ -15,6 +15,10 @@ from campaigns.validation import (
     validate_retry_outcomes,
 )
 
+# A person who hangs up sooner than this is a human_hangup, not connected; a campaign sets its
+# own, one-off calls use this.
+DEFAULT_HUMAN_HANGUP_SECONDS = 10
+
 
 class CampaignQuerySet(models.QuerySet):
     def for_org(self, org):
@@ -108,7 +112,7 @@ class Campaign(models.Model):
         + ' ("voicemail" only retries when no voicemail drop is set).',
     )
     human_hangup_seconds = models.PositiveIntegerField(
-        default=10,
+        default=DEFAULT_HUMAN_HANGUP_SECONDS,
         validators=[MaxValueValidator(600)],
         help_text="A person who hangs up sooner than this is a human_hangup, not connected.",
     )
@@ -164,6 +168,18 @@ class Campaign(models.Model):
 
     def delete(self, using=None, keep_parents=False):
         return type(self).objects.using(using or "default").filter(pk=self.pk).delete()
+
+
+class CallAttemptQuerySet(models.QuerySet):
+    def for_org(self, org):
+        return self.filter(organization=org)
+
+    def one_off(self):
+        """Calls placed through POST /api/v1/calls/ (the `api` pool)."""
+        return self.filter(pool=CallAttempt.Pool.API)
+
+    def active(self):
+        return self.exclude(status=CallAttempt.Status.FINISHED)
 
 
 class CallAttempt(models.Model):
@@ -226,8 +242,12 @@ class CallAttempt(models.Model):
     answered_by = models.CharField(max_length=32, blank=True)
     duration_seconds = models.IntegerField(null=True, blank=True)
     error_code = models.IntegerField(null=True, blank=True)
+    # A one-off call's Idempotency-Key: a retried request finds this row and places nothing.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CallAttemptQuerySet.as_manager()
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -240,6 +260,12 @@ class CallAttempt(models.Model):
             ),
             # A campaign's attempts, newest first (API, admin, stats).
             models.Index(fields=["campaign", "-created_at"], name="attempt_campaign_created"),
+            # An org's one-off calls, newest first (GET /api/v1/calls/).
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                name="attempt_one_off_created",
+                condition=Q(pool="api"),
+            ),
         ]
         constraints = [
             # At most once to the carrier: one row per prospect and claim, however often the
@@ -248,6 +274,12 @@ class CallAttempt(models.Model):
                 fields=["prospect", "claim"],
                 name="attempt_once_per_prospect",
                 condition=Q(prospect__isnull=False),
+            ),
+            # At most once for a retried one-off request: one row per org and key.
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                name="attempt_idempotency_key",
+                condition=~Q(idempotency_key=""),
             ),
             models.CheckConstraint(
                 name="attempt_status_valid",

@@ -15,17 +15,18 @@ def _area_code(e164: str) -> str:
 
 
 def dids_select_for_calls(
-    *, org_id: int, tos: list[str], caller_id_filter: dict, now: datetime
+    *, org_id: int, tos: list[str], caller_id_filter: dict, now: datetime, e164: str = ""
 ) -> list[Did | None]:
     """The caller ID for each call to `tos` (in order), None for all when the org has no
     healthy one left.
 
     Active caller IDs with health at or above DIALER_MIN_DID_HEALTH, within the campaign's
-    filter (area codes, regions); for each call the same area code as the callee first, then
-    the highest health, then the least recently used. The candidates are locked while the
-    choice is made and their `last_call_at` stamped (a microsecond apart per pick, so a batch
-    rotates through the pool), so concurrent batches spread over the pool instead of piling
-    on one number. Numbers another batch is stamping are skipped; if that leaves none, wait.
+    filter (area codes, regions) or, given `e164`, that one number only; for each call the
+    same area code as the callee first, then the highest health, then the least recently
+    used. The candidates are locked while the choice is made and their `last_call_at`
+    stamped (a microsecond apart per pick, so a batch rotates through the pool), so
+    concurrent batches spread over the pool instead of piling on one number. Numbers another
+    batch is stamping are skipped; if that leaves none, wait.
     """
     candidates = Did.objects.filter(
         organization_id=org_id,
@@ -37,6 +38,8 @@ def dids_select_for_calls(
         candidates = candidates.filter(area_code__in=list(caller_id_filter["area_codes"]))
     if caller_id_filter.get("regions"):
         candidates = candidates.filter(region__in=[r.upper() for r in caller_id_filter["regions"]])
+    if e164:
+        candidates = candidates.filter(e164=e164)
     with transaction.atomic():
         dids = list(candidates.select_for_update(skip_locked=True)) or list(
             candidates.select_for_update()
@@ -62,9 +65,9 @@ def dids_select_for_calls(
 
 
 def did_select_for_call(
-    *, org_id: int, to: str, caller_id_filter: dict, now: datetime
+    *, org_id: int, to: str, caller_id_filter: dict, now: datetime, e164: str = ""
 ) -> Did | None:
     """The caller ID for one call to `to` (see dids_select_for_calls)."""
     return dids_select_for_calls(
-        org_id=org_id, tos=[to], caller_id_filter=caller_id_filter, now=now
+        org_id=org_id, tos=[to], caller_id_filter=caller_id_filter, now=now, e164=e164
     )[0]

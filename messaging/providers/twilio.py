@@ -72,12 +72,15 @@ class TwilioProvider:
         params = {
             "to": request.to,
             "from_": request.from_,
-            "twiml": request.twiml,
             "status_callback": request.status_callback,
             "status_callback_event": ["initiated", "ringing", "answered", "completed"],
             "status_callback_method": "POST",
             "timeout": request.timeout_seconds,
         }
+        if request.twiml_url:
+            params["url"] = request.twiml_url
+        else:
+            params["twiml"] = request.twiml
         if request.time_limit_seconds:
             params["time_limit"] = request.time_limit_seconds
         if request.machine_detection:
