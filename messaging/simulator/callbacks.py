@@ -103,11 +103,7 @@ class Dispatcher:
         return sum(len(lane) for lane in self._lanes.values()) + len(self._tasks)
 
     def submit(self, lane: str, callbacks: Iterable[Callback]) -> None:
-        """Queue callbacks behind whatever the lane already holds (or count them dropped
-        when the scenario says not to deliver any)."""
-        if not self._scenario().deliver_callbacks:
-            self._stats.callbacks_dropped += len(list(callbacks))
-            return
+        """Queue callbacks behind whatever the lane already holds."""
         queue = self._lanes.get(lane)
         if queue is not None:
             queue.extend(callbacks)
