@@ -298,7 +298,12 @@ def attempts_record(
     counts: Counter[str] = Counter()
     calls = {}
     for attempt, answer in zip(attempts, answers, strict=True):
-        if isinstance(answer, ProviderError):
+        if isinstance(answer, ProviderError) and answer.maybe_done:
+            # The call may be live: the attempt stays `originating` for reconciliation to
+            # look up at the carrier; dialing again could call the person twice.
+            log.warning("no answer from the carrier for a call to %s: %r", attempt.to, answer)
+            counts["unconfirmed"] += 1
+        elif isinstance(answer, ProviderError):
             counts[_refused(attempt, answer)] += 1
         else:
             calls[attempt.pk] = (attempt, answer)
