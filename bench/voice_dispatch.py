@@ -51,6 +51,9 @@ def parse_args(argv):
     parser.add_argument("--prospects", type=int, default=10_000, help="throughput phase")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--concurrency", type=int, default=3, help="prefork children each")
+    parser.add_argument(
+        "--attempts-per-task", type=int, default=25, help="DIALER_ATTEMPTS_PER_TASK"
+    )
     parser.add_argument("--limits-seconds", type=float, default=30.0)
     parser.add_argument(
         "--phases", default="throughput,pacing,limits", help="comma-separated subset"
@@ -91,6 +94,7 @@ class Stack:
             TWILIO_API_BASE_URL=self.carrier,
             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
             LOG_LEVEL="WARNING",
+            DIALER_ATTEMPTS_PER_TASK=str(self.args.attempts_per_task),
             **settings,
         )
         if callbacks:

@@ -41,7 +41,7 @@ def dids_select_for_calls(
         candidates = candidates.filter(region__in=[r.upper() for r in caller_id_filter["regions"]])
     if e164:
         candidates = candidates.filter(e164=e164)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a batch's transaction: no savepoint
         dids = list(candidates.select_for_update(skip_locked=True)) or list(
             candidates.select_for_update()
         )
