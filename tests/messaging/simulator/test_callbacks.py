@@ -171,6 +171,35 @@ def test_async_amd_verdict_is_posted(sim, receiver, client, mode, outcome, verdi
     assert client.calls(sid).fetch().answered_by == amd.params["AnsweredBy"]
 
 
+def test_an_update_plays_its_twiml_and_an_amd_verdict_still_due_comes_first(sim, receiver, client):
+    sim.scenario(
+        time_scale=0.01,
+        ring_seconds=[0, 0],
+        call_durations={"machine": [1000, 1000]},
+        amd_detection_ms=[20_000, 20_000],  # 0.2 s real: the update comes before the verdict
+        to_suffix={"0002": "machine"},
+    )
+    sid = place(
+        client,
+        receiver,
+        "+14155550002",
+        machine_detection="DetectMessageEnd",
+        async_amd="true",
+        async_amd_status_callback=receiver.url("/voice/amd"),
+    ).sid
+    receiver.wait("/voice/status", 3)  # answered
+    message = " ".join(["word"] * 100)  # 40 simulated seconds of speech
+    client.calls(sid).update(twiml=f"<Response><Say>{message}</Say><Hangup/></Response>")
+
+    (amd,) = receiver.wait("/voice/amd", 1)
+    received = receiver.wait("/voice/status", 4)
+
+    assert statuses(received) == ["initiated", "ringing", "in-progress", "completed"]
+    assert amd.params["AnsweredBy"] in MACHINE_END_VERDICTS
+    assert received[-1].params["AnsweredBy"] == amd.params["AnsweredBy"]
+    assert 40 <= int(received[-1].params["CallDuration"]) < 1000  # the message, not the plan
+
+
 def test_amd_past_its_timeout_says_unknown(sim, receiver, client):
     sim.scenario(to_suffix={"0002": "machine"}, amd_detection_ms=[9000, 9000])
     place(
