@@ -45,6 +45,7 @@ class CallEngine:
         self.rt = rt
         self.pacer = Pacer()
         self.steps = Steps()
+        self._late_verdicts: dict[str, asyncio.TimerHandle] = {}  # by call sid
 
     def queue_full(self, account_sid: str) -> bool:
         """More than 24 h of calls already wait at the account's CPS (86,400 at 1 CPS)."""
@@ -100,7 +101,12 @@ class CallEngine:
         elapsed = self._elapsed(call)
         call.talk_s, call.updated = elapsed + play_s, now
         self.steps.cancel(call)
-        verdict_due = call.options.amd_mode and call.options.async_amd and not call.answered_by
+        verdict_due = (
+            call.options.amd_mode
+            and call.options.async_amd
+            and not call.answered_by
+            and call.sid not in self._late_verdicts  # detection done: only the verdict is late
+        )
         if verdict_due and call.plan.amd_s < call.talk_s:
             self._after(call, call.plan.amd_s - elapsed, self._amd_verdict)
         else:
@@ -109,6 +115,9 @@ class CallEngine:
     def reset(self) -> None:
         self.steps.reset()
         self.pacer.reset()
+        for handle in self._late_verdicts.values():
+            handle.cancel()
+        self._late_verdicts.clear()
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -151,6 +160,20 @@ class CallEngine:
         self._after(call, plan.talk_s, self._end, "completed")
 
     def _amd_verdict(self, call: CallRecord) -> None:
+        """Detection is done; the verdict is reached now, or `amd_verdict_delay_ms` (real
+        time) later: past the call's end, `completed` goes without `AnsweredBy` and the
+        verdict's callback comes after it, as Twilio's can."""
+        low, high = self.rt.scenario.amd_verdict_delay_ms
+        delay = self.rt.delivery_rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
+        if delay > 0 and call.options.amd_callback:
+            loop = asyncio.get_running_loop()
+            self._late_verdicts[call.sid] = loop.call_later(delay, self._reach_verdict, call)
+        else:
+            self._reach_verdict(call)
+        self._after(call, self._talk_s(call) - call.plan.amd_s, self._end, "completed")
+
+    def _reach_verdict(self, call: CallRecord) -> None:
+        self._late_verdicts.pop(call.sid, None)
         call.answered_by = call.plan.verdict
         options = call.options
         if not options.amd_callback:
@@ -170,7 +193,6 @@ class CallEngine:
                 params=params,
             )
             self.rt.send_now(call.sid, callback)
-        self._after(call, self._talk_s(call) - call.plan.amd_s, self._end, "completed")
 
     def _end(self, call: CallRecord, status: str) -> None:
         was_live = call.start_time is not None
