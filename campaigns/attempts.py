@@ -8,7 +8,6 @@ A redelivered task finds the attempt rows of its claim and places nothing again.
 """
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +18,14 @@ from django.utils import timezone
 from campaigns.events import event_emit
 from campaigns.models import CallAttempt, Campaign
 from dids.selection import did_select_for_call
-from messaging.providers import CallInfo, CallRequest, ProviderError, get_provider, retry_delay
+from messaging.providers import (
+    CallInfo,
+    CallRequest,
+    ProviderError,
+    carrier_each,
+    get_provider,
+    retry_delay,
+)
 from messaging.services import carrier_call_record, provider_error_handle, webhook_url
 from prospects import windows
 from prospects.models import Prospect, Suppression
@@ -51,14 +57,15 @@ def calls_place(
         counts[what] = counts.get(what, 0) + 1
         if item is not None:
             prepared.append(item)
-    if prepared:
-        # Only the carrier requests run in threads; every database write stays on this one.
-        workers = min(len(prepared), MAX_PARALLEL_CALLS)
-        with ThreadPoolExecutor(workers) as pool:
-            answers = list(pool.map(_ask_carrier, prepared))
-        for item, answer in zip(prepared, answers, strict=True):
-            what = attempt_record(item.attempt, answer)
-            counts[what] = counts.get(what, 0) + 1
+    # Only the carrier requests run in threads; every database write stays on this one.
+    answers = carrier_each(
+        lambda item: get_provider().originate_call(item.request),
+        prepared,
+        parallel=MAX_PARALLEL_CALLS,
+    )
+    for item, answer in zip(prepared, answers, strict=True):
+        what = attempt_record(item.attempt, answer)
+        counts[what] = counts.get(what, 0) + 1
     return counts
 
 
@@ -146,6 +153,7 @@ def _prepare(campaign: Campaign, pid: int, claim: str, now: datetime):
             to=to,
             did=did,
             from_number=did.e164,
+            machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
             created_at=now,
         )
         Prospect.objects.filter(pk=pid).update(attempt_count=F("attempt_count") + 1)
@@ -162,17 +170,10 @@ def _prepare(campaign: Campaign, pid: int, claim: str, now: datetime):
         from_=did.e164,
         status_callback=webhook_url("twilio-voice-status"),
         twiml=campaign.twiml or DEFAULT_TWIML,
-        machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
+        machine_detection=attempt.machine_detection,
         amd_callback=webhook_url("twilio-voice-amd"),
     )
     return "prepared", Prepared(attempt=attempt, request=request)
-
-
-def _ask_carrier(item: Prepared) -> CallInfo | ProviderError:
-    try:
-        return get_provider().originate_call(item.request)
-    except ProviderError as error:
-        return error
 
 
 def attempt_record(attempt: CallAttempt, answer: CallInfo | ProviderError) -> str:

@@ -2,9 +2,11 @@
 
 `attempts_settle` is driven by the database, not by the order of events: it finds in-flight
 attempts whose call has a final status (as the webhook inbox applied it) and settles them,
-so running it twice, late, or from two workers changes nothing twice. The sweeps release
-claims that never produced an attempt, time out calls that never finished, and reconcile
-attempts a crash left without a sid by asking the carrier, never by dialing again.
+so running it twice, late, or from two workers changes nothing twice. An attempt whose
+voicemail drop is being asked for (campaigns.voicemail) waits for the carrier's answer, at
+most TWILIO_HTTP_TIMEOUT + DIALER_AMD_GRACE_SECONDS. The sweeps release claims that never
+produced an attempt, time out calls that never finished, and reconcile attempts a crash left
+without a sid by asking the carrier, never by dialing again.
 """
 
 import logging
@@ -19,6 +21,7 @@ from django.utils import timezone
 
 from campaigns.events import events_emit
 from campaigns.models import CallAttempt
+from campaigns.voicemail import drop_due
 from messaging.models import CALL_STATUS_RANK, TERMINAL_RANK, CarrierCall
 from messaging.providers import ProviderError, get_provider
 from messaging.services import carrier_call_record, inbox_reopen_unknown
@@ -26,6 +29,7 @@ from prospects.models import Prospect, ProspectPhone
 
 log = logging.getLogger(__name__)
 Outcome = CallAttempt.Outcome
+Drop = CallAttempt.Drop
 SETTLE_BATCH = 500
 
 # A prospect's status when an outcome is final for it (not retried).
@@ -38,6 +42,13 @@ FINAL_STATUS = {
     Outcome.FAILED: Prospect.Status.FAILED,
     Outcome.TIMEOUT: Prospect.Status.FAILED,
     Outcome.CANCELED: Prospect.Status.CANCELLED,
+}
+# What a voicemail event says of the drop; `requested` at settling means no answer came back.
+DROP_IN_EVENT = {
+    Drop.NONE: "none",
+    Drop.REQUESTED: "unknown",
+    Drop.PLAYED: "played",
+    Drop.FAILED: "failed",
 }
 
 
@@ -61,6 +72,8 @@ def outcome_classify(
 def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
     """Settle in-flight attempts whose calls have finished; returns counts by outcome."""
     now = now or timezone.now()
+    grace = timedelta(seconds=settings.DIALER_AMD_GRACE_SECONDS)
+    drop_answer_due = now - grace - timedelta(seconds=settings.TWILIO_HTTP_TIMEOUT)
     counts: Counter[str] = Counter()
     while True:
         with transaction.atomic():
@@ -70,6 +83,7 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
             attempts = list(
                 CallAttempt.objects.filter(status=CallAttempt.Status.IN_FLIGHT)
                 .filter(Exists(finished))
+                .exclude(drop_status=Drop.REQUESTED, drop_requested_at__gt=drop_answer_due)
                 .select_related("campaign")
                 .select_for_update(skip_locked=True, of=("self",))
                 .order_by("id")[:SETTLE_BATCH]
@@ -90,6 +104,8 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
                 )
                 attempt.answered_by = call.answered_by
                 attempt.duration_seconds = call.duration_seconds
+                if drop_due(attempt, call.answered_by):
+                    attempt.drop_status = Drop.FAILED  # the call ended before it was asked
                 counts[attempt.outcome] += 1
             _attempts_finish(attempts, now)
             _prospects_after(attempts, now)
@@ -97,7 +113,8 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
 
 def _attempts_finish(attempts: list[CallAttempt], now: datetime) -> None:
     """Finish attempts (each carrying its `outcome`) with one UPDATE per outcome; the verdict,
-    duration and end come from the carrier's record of the call, `now` when it has none."""
+    duration and end come from the carrier's record of the call, `now` when it has none. A
+    drop that could no longer be asked for (`drop_status` set failed) is recorded too."""
     by_outcome: defaultdict[str, list[int]] = defaultdict(list)
     for attempt in attempts:
         by_outcome[attempt.outcome].append(attempt.pk)
@@ -111,6 +128,11 @@ def _attempts_finish(attempts: list[CallAttempt], now: datetime) -> None:
             ended_at=Coalesce(
                 Subquery(call.values("ended_at")[:1]), Value(now, output_field=DateTimeField())
             ),
+        )
+    missed = [a.pk for a in attempts if a.drop_status == Drop.FAILED]
+    if missed:
+        CallAttempt.objects.filter(pk__in=missed, drop_status=Drop.NONE).update(
+            drop_status=Drop.FAILED
         )
 
 
@@ -133,36 +155,11 @@ def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
         campaign = attempt.campaign
         if attempt.prospect_id not in attempt_counts or campaign is None:
             continue
-        outcome = attempt.outcome
-        retry = outcome in campaign.retry_outcomes and not (
-            outcome == Outcome.VOICEMAIL and campaign.voicemail_drop
+        status, next_at = _next_state(
+            attempt, attempt_counts[attempt.prospect_id], numbers.get(attempt.prospect_id, 0), now
         )
-        next_at = None
-        if not retry:
-            status = FINAL_STATUS.get(outcome, Prospect.Status.FAILED)
-        elif attempt_counts[attempt.prospect_id] // campaign.max_attempts_per_phone_number >= (
-            numbers.get(attempt.prospect_id, 0)
-        ):
-            status = Prospect.Status.EXHAUSTED
-        else:
-            status = Prospect.Status.QUEUED
-            next_at = now + timedelta(minutes=campaign.retry_delay_minutes)
-        groups[(status, outcome, next_at)].append(attempt)
-        events.append(
-            (
-                f"campaign.call.{outcome}",
-                attempt.organization_id,
-                campaign.id,
-                {
-                    "prospect": attempt.prospect_id,
-                    "to": attempt.to,
-                    "caller_id": attempt.from_number,
-                    "answered_by": attempt.answered_by,
-                    "duration": attempt.duration_seconds,
-                    "retry": retry,
-                },
-            )
-        )
+        groups[(status, attempt.outcome, next_at)].append(attempt)
+        events.append(call_event(attempt, retry=next_at is not None))
     for (status, outcome, next_at), group in groups.items():
         fields = {"status": status, "last_outcome": outcome, "locked_by": "", "locked_at": None}
         if next_at is not None:
@@ -174,6 +171,42 @@ def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
             pk__in=[a.prospect_id for a in group], status=Prospect.Status.DIALING
         ).filter(Exists(own_claim)).update(updated_at=now, **fields)
     events_emit(events)
+
+
+def _next_state(
+    attempt: CallAttempt, attempt_count: int, numbers: int, now: datetime
+) -> tuple[str, datetime | None]:
+    """The prospect's status after this attempt's outcome, and when it is due if queued.
+
+    An outcome the campaign retries comes back after its delay, or leaves the prospect
+    exhausted when every number used its attempts; a voicemail whose drop was played (or
+    may have been) is final.
+    """
+    campaign, outcome = attempt.campaign, attempt.outcome
+    dropped = outcome == Outcome.VOICEMAIL and attempt.drop_status in (Drop.PLAYED, Drop.REQUESTED)
+    if outcome not in campaign.retry_outcomes or dropped:
+        return FINAL_STATUS.get(outcome, Prospect.Status.FAILED), None
+    if attempt_count // campaign.max_attempts_per_phone_number >= numbers:
+        return Prospect.Status.EXHAUSTED, None
+    return Prospect.Status.QUEUED, now + timedelta(minutes=campaign.retry_delay_minutes)
+
+
+def call_event(attempt: CallAttempt, *, retry: bool, **extra) -> tuple:
+    """`campaign.call.<outcome>` for the live feed: who was called from which caller ID, how
+    it went, whether it comes back; a voicemail also says what became of the drop."""
+    data = {
+        "prospect": attempt.prospect_id,
+        "sid": attempt.sid,
+        "to": attempt.to,
+        "caller_id": attempt.from_number,
+        "answered_by": attempt.answered_by,
+        "duration": attempt.duration_seconds,
+        "retry": retry,
+        **extra,
+    }
+    if attempt.outcome == Outcome.VOICEMAIL:
+        data["drop"] = DROP_IN_EVENT[attempt.drop_status]
+    return (f"campaign.call.{attempt.outcome}", attempt.organization_id, attempt.campaign_id, data)
 
 
 # --- Sweeps -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from campaigns.outcomes import (
     attempts_time_out,
     claims_release_stale,
 )
+from campaigns.voicemail import voicemail_drops
 from config.locks import skip_if_running
 
 
@@ -28,6 +29,18 @@ def settle() -> dict:
 
 
 @shared_task(
+    name="campaigns.dialer.drop_voicemails", acks_late=True, soft_time_limit=50, time_limit=60
+)
+def drop_voicemails() -> dict:
+    """Leave the campaign's message on machines whose greeting just ended; then settle the
+    calls whose drop could not be played (over already)."""
+    counts = voicemail_drops()
+    if counts.get("failed"):
+        settle.apply_async()
+    return counts
+
+
+@shared_task(
     name="campaigns.dialer.release_stale_claims", acks_late=True, soft_time_limit=50, time_limit=60
 )
 def release_stale_claims() -> dict:
@@ -37,12 +50,14 @@ def release_stale_claims() -> dict:
 
 @shared_task(name="campaigns.dialer.sweep_calls", acks_late=True, soft_time_limit=50, time_limit=60)
 def sweep_calls() -> dict:
-    """Time out calls that never finished, reconcile attempts left without a sid, settle."""
+    """Time out calls that never finished, reconcile attempts left without a sid, play drops
+    a lost task left unplayed, settle (also what waited for a late verdict)."""
     with skip_if_running("sweep_calls", ttl=60) as acquired:
         if not acquired:
             return {"skipped": 1}
         return {
             "timed_out": attempts_time_out(),
             "reconciled": attempts_reconcile(),
+            "dropped": voicemail_drops(),
             "settled": attempts_settle(),
         }

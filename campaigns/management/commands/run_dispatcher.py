@@ -16,6 +16,7 @@ from campaigns.outcomes import (
     attempts_time_out,
     claims_release_stale,
 )
+from campaigns.voicemail import voicemail_drops
 
 
 class Command(BaseCommand):
@@ -45,6 +46,7 @@ class Command(BaseCommand):
                     "released": claims_release_stale(),
                     "timed_out": attempts_time_out(),
                     "reconciled": attempts_reconcile(),
+                    "dropped": voicemail_drops(),
                     "settled": attempts_settle(),
                 }
                 self.stdout.write(f"sweep {swept}")
