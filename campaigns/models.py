@@ -254,6 +254,18 @@ class CallAttempt(models.Model):
             ),
             # A campaign's attempts, newest first (API, admin, stats).
             models.Index(fields=["campaign", "-created_at"], name="attempt_campaign_created"),
+            # Late AMD verdicts: calls settled as a person before their verdict came, recent
+            # first (campaigns.late_verdicts). Few rows: most verdicts come before the end.
+            models.Index(
+                fields=["ended_at"],
+                name="attempt_human_no_verdict",
+                condition=Q(
+                    status="finished",
+                    outcome__in=["human_connected", "human_hangup"],
+                    answered_by="",
+                )
+                & ~Q(machine_detection=""),
+            ),
         ]
         constraints = [
             # At most once to the carrier: one row per prospect and claim, however often the

@@ -2,11 +2,11 @@
 
 `attempts_settle` is driven by the database, not by the order of events: it finds in-flight
 attempts whose call has a final status (as the webhook inbox applied it) and settles them,
-so running it twice, late, or from two workers changes nothing twice. An attempt whose
-voicemail drop is being asked for (campaigns.voicemail) waits for the carrier's answer, at
-most TWILIO_HTTP_TIMEOUT + DIALER_AMD_GRACE_SECONDS. The sweeps release claims that never
-produced an attempt, time out calls that never finished, and reconcile attempts a crash left
-without a sid by asking the carrier, never by dialing again.
+so running it twice, late, or from two workers changes nothing twice. A call whose AMD
+verdict trails its completion, and a voicemail drop (campaigns.voicemail) being asked for,
+are waited for a little. The sweeps release claims that never produced an attempt, time out
+calls that never finished, and reconcile attempts a crash left without a sid by asking the
+carrier, never by dialing again.
 """
 
 import logging
@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Subquery, Value
+from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.events import events_emit
 from campaigns.models import CallAttempt
-from campaigns.voicemail import drop_due
+from campaigns.voicemail import drops_missed
 from messaging.models import CALL_STATUS_RANK, TERMINAL_RANK, CarrierCall
 from messaging.providers import ProviderError, get_provider
 from messaging.services import carrier_call_record, inbox_reopen_unknown
@@ -70,7 +70,13 @@ def outcome_classify(
 
 
 def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
-    """Settle in-flight attempts whose calls have finished; returns counts by outcome."""
+    """Settle in-flight attempts whose calls have finished; returns counts by outcome.
+
+    Two kinds wait (the sweep settles them once their wait is over): an answered call placed
+    with AMD whose verdict has not come yet, for DIALER_AMD_GRACE_SECONDS after its completion
+    was applied (a verdict later than that corrects the outcome: campaigns.late_verdicts);
+    and an attempt whose voicemail drop is being asked for, until the carrier answers.
+    """
     now = now or timezone.now()
     grace = timedelta(seconds=settings.DIALER_AMD_GRACE_SECONDS)
     drop_answer_due = now - grace - timedelta(seconds=settings.TWILIO_HTTP_TIMEOUT)
@@ -80,9 +86,13 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
             finished = CarrierCall.objects.filter(
                 sid=OuterRef("sid"), status_rank__gte=TERMINAL_RANK
             )
+            verdict_due = CarrierCall.objects.filter(
+                sid=OuterRef("sid"), status="completed", answered_by="", ended_at__gt=now - grace
+            )
             attempts = list(
                 CallAttempt.objects.filter(status=CallAttempt.Status.IN_FLIGHT)
                 .filter(Exists(finished))
+                .exclude(Exists(verdict_due), ~Q(machine_detection=""))
                 .exclude(drop_status=Drop.REQUESTED, drop_requested_at__gt=drop_answer_due)
                 .select_related("campaign")
                 .select_for_update(skip_locked=True, of=("self",))
@@ -104,17 +114,15 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
                 )
                 attempt.answered_by = call.answered_by
                 attempt.duration_seconds = call.duration_seconds
-                if drop_due(attempt, call.answered_by):
-                    attempt.drop_status = Drop.FAILED  # the call ended before it was asked
                 counts[attempt.outcome] += 1
+            drops_missed(attempts, {sid: call.answered_by for sid, call in calls.items()})
             _attempts_finish(attempts, now)
             _prospects_after(attempts, now)
 
 
 def _attempts_finish(attempts: list[CallAttempt], now: datetime) -> None:
     """Finish attempts (each carrying its `outcome`) with one UPDATE per outcome; the verdict,
-    duration and end come from the carrier's record of the call, `now` when it has none. A
-    drop that could no longer be asked for (`drop_status` set failed) is recorded too."""
+    duration and end come from the carrier's record of the call, `now` when it has none."""
     by_outcome: defaultdict[str, list[int]] = defaultdict(list)
     for attempt in attempts:
         by_outcome[attempt.outcome].append(attempt.pk)
@@ -129,11 +137,6 @@ def _attempts_finish(attempts: list[CallAttempt], now: datetime) -> None:
                 Subquery(call.values("ended_at")[:1]), Value(now, output_field=DateTimeField())
             ),
         )
-    missed = [a.pk for a in attempts if a.drop_status == Drop.FAILED]
-    if missed:
-        CallAttempt.objects.filter(pk__in=missed, drop_status=Drop.NONE).update(
-            drop_status=Drop.FAILED
-        )
 
 
 def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
@@ -143,19 +146,14 @@ def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
     if not ids:
         return
     attempt_counts = dict(Prospect.objects.filter(pk__in=ids).values_list("id", "attempt_count"))
-    numbers = dict(
-        ProspectPhone.objects.filter(prospect_id__in=ids)
-        .values_list("prospect_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    numbers = phone_counts(ids)
     groups: defaultdict[tuple, list[CallAttempt]] = defaultdict(list)
     events = []
     for attempt in attempts:
         campaign = attempt.campaign
         if attempt.prospect_id not in attempt_counts or campaign is None:
             continue
-        status, next_at = _next_state(
+        status, next_at = prospect_next_state(
             attempt, attempt_counts[attempt.prospect_id], numbers.get(attempt.prospect_id, 0), now
         )
         groups[(status, attempt.outcome, next_at)].append(attempt)
@@ -173,7 +171,17 @@ def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
     events_emit(events)
 
 
-def _next_state(
+def phone_counts(prospect_ids: list[int]) -> dict[int, int]:
+    """How many numbers each prospect has (absent: none)."""
+    return dict(
+        ProspectPhone.objects.filter(prospect_id__in=prospect_ids)
+        .values_list("prospect_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def prospect_next_state(
     attempt: CallAttempt, attempt_count: int, numbers: int, now: datetime
 ) -> tuple[str, datetime | None]:
     """The prospect's status after this attempt's outcome, and when it is due if queued.

@@ -2,6 +2,7 @@ from celery import shared_task
 
 from campaigns.attempts import calls_place
 from campaigns.dispatch import dispatch_tick as run_dispatch_tick
+from campaigns.late_verdicts import attempts_correct_late_verdicts
 from campaigns.outcomes import (
     attempts_reconcile,
     attempts_settle,
@@ -25,7 +26,8 @@ def place_calls(*, campaign_id: int, claim: str, prospect_ids: list[int]) -> dic
 
 @shared_task(name="campaigns.dialer.settle", acks_late=True, soft_time_limit=50, time_limit=60)
 def settle() -> dict:
-    return attempts_settle()
+    """Finished calls become outcomes; a machine verdict that came late corrects one."""
+    return {**attempts_settle(), "corrected": attempts_correct_late_verdicts()}
 
 
 @shared_task(
@@ -51,7 +53,7 @@ def release_stale_claims() -> dict:
 @shared_task(name="campaigns.dialer.sweep_calls", acks_late=True, soft_time_limit=50, time_limit=60)
 def sweep_calls() -> dict:
     """Time out calls that never finished, reconcile attempts left without a sid, play drops
-    a lost task left unplayed, settle (also what waited for a late verdict)."""
+    a lost task left unplayed, settle (also calls whose verdict was waited for in vain)."""
     with skip_if_running("sweep_calls", ttl=60) as acquired:
         if not acquired:
             return {"skipped": 1}
@@ -60,4 +62,5 @@ def sweep_calls() -> dict:
             "reconciled": attempts_reconcile(),
             "dropped": voicemail_drops(),
             "settled": attempts_settle(),
+            "corrected": attempts_correct_late_verdicts(),
         }

@@ -45,6 +45,20 @@ def drop_due(attempt: CallAttempt, answered_by: str) -> bool:
     )
 
 
+def drops_missed(attempts: list[CallAttempt], verdicts: dict[str, str]) -> None:
+    """Attempts whose call ended before their drop was asked for (`verdicts`: answered_by by
+    sid): the drop is `failed`, on the objects and in the rows."""
+    missed = []
+    for attempt in attempts:
+        if drop_due(attempt, verdicts.get(attempt.sid, "")):
+            attempt.drop_status = Drop.FAILED
+            missed.append(attempt.pk)
+    if missed:
+        CallAttempt.objects.filter(pk__in=missed, drop_status=Drop.NONE).update(
+            drop_status=Drop.FAILED
+        )
+
+
 def voicemail_drops(*, now: datetime | None = None) -> dict[str, int]:
     """Play the drop on every live call whose greeting just ended; returns counts by result."""
     now = now or timezone.now()

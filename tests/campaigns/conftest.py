@@ -12,7 +12,8 @@ import requests
 from campaigns.attempts import calls_place
 from campaigns.dispatch import dispatch_tick
 from campaigns.events import campaign_stream, org_stream
-from campaigns.models import Campaign
+from campaigns.late_verdicts import attempts_correct_late_verdicts
+from campaigns.models import CallAttempt, Campaign
 from campaigns.outcomes import attempts_settle
 from campaigns.voicemail import voicemail_drops
 from config.celery import app as celery_app
@@ -83,15 +84,16 @@ def callbacks(carrier, live_server, settings):
 
 def work_until(check, *, timeout: float = 15.0, what: str | None = None):
     """Do what the workers do with arriving callbacks (apply the inbox, play voicemail drops,
-    settle) until `check()` holds; returns what it returned."""
+    settle, correct late verdicts) until `check()` holds; returns what it returned."""
 
     def step():
         inbox_apply_batch()
         voicemail_drops()
         attempts_settle()
+        attempts_correct_late_verdicts()
         return check()
 
-    return eventually(step, timeout=timeout, interval=0.02, what=what)
+    return eventually(step, timeout=timeout, interval=0.02, what=what or check.__doc__)
 
 
 # A Wednesday: 10:00 in Los Angeles, 13:00 in New York.
@@ -172,3 +174,21 @@ def empty_streams(campaign, other_campaign):
     get_redis().delete(*keys)
     yield
     get_redis().delete(*keys)
+
+
+def dial(campaign, *numbers: str) -> list:
+    """Import `numbers` as prospects, claim and place them; their attempts, oldest first."""
+    import_due(campaign, *[f"{n},," for n in numbers])
+    tick()
+    assert place(campaign)["placed"] == len(numbers)
+    return list(CallAttempt.objects.filter(campaign=campaign).order_by("id"))
+
+
+def settled(attempt):
+    """A `work_until` check: the attempt has its outcome."""
+
+    def check():
+        return CallAttempt.objects.filter(pk=attempt.pk, status="finished").first()
+
+    check.__doc__ = f"attempt {attempt.pk} settled"
+    return check

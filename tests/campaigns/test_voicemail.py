@@ -17,7 +17,7 @@ from messaging.providers import get_provider
 from messaging.services import inbox_apply_batch
 from messaging.twiml import message_twiml
 from prospects.models import Prospect
-from tests.campaigns.conftest import import_due, place, tick, work_until
+from tests.campaigns.conftest import dial, settled, work_until
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("callbacks")]
@@ -42,28 +42,17 @@ def with_drop(dialing):
     return dialing
 
 
-def dial(campaign, *numbers):
-    import_due(campaign, *[f"{n},," for n in numbers])
-    tick()
-    assert place(campaign)["placed"] == len(numbers)
-    return list(CallAttempt.objects.order_by("id"))
-
-
 def greeting_ended(count=1):
     """Apply callbacks (nothing else) until `count` live calls have their machine_end verdict."""
     live = CarrierCall.objects.filter(answered_by="machine_end_beep", status="in-progress")
     eventually(lambda: inbox_apply_batch() is not None and live.count() == count)
 
 
-def finished(attempt):
-    return lambda: CallAttempt.objects.filter(pk=attempt.pk, status="finished").exists()
-
-
 def test_the_drop_plays_after_the_beep_and_the_voicemail_is_final(with_drop, carrier):
     carrier.scenario(**MACHINES)
     (attempt,) = dial(with_drop, "4155550101")
 
-    work_until(finished(attempt), what="the call settled")
+    work_until(settled(attempt))
 
     (update,) = carrier.twiml_updates()
     assert (update["sid"], update["to"]) == (attempt.sid, "+14155550101")
@@ -87,7 +76,7 @@ def test_a_drop_the_call_no_longer_takes_counts_as_voicemail_without_one(with_dr
     get_provider().hangup_call(attempt.sid)  # the machine hangs up before the drop is asked
 
     assert voicemail_drops() == {"failed": 1}
-    work_until(finished(attempt), what="the call settled")
+    work_until(settled(attempt))
 
     attempt.refresh_from_db()
     assert (attempt.outcome, attempt.drop_status, attempt.error_code) == (
@@ -108,7 +97,7 @@ def test_a_call_over_before_its_verdict_was_applied_gets_no_drop_and_is_retried(
     carrier.scenario(**{**MACHINES, "time_scale": 0})  # answered, detected and over at once
     (attempt,) = dial(with_drop, "4155550101")
 
-    work_until(finished(attempt), what="the call settled")
+    work_until(settled(attempt))
 
     attempt.refresh_from_db()
     assert (attempt.outcome, attempt.drop_status) == ("voicemail", "failed")

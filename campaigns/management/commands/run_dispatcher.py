@@ -10,6 +10,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from campaigns.dispatch import dispatch_tick
+from campaigns.late_verdicts import attempts_correct_late_verdicts
 from campaigns.outcomes import (
     attempts_reconcile,
     attempts_settle,
@@ -48,6 +49,7 @@ class Command(BaseCommand):
                     "reconciled": attempts_reconcile(),
                     "dropped": voicemail_drops(),
                     "settled": attempts_settle(),
+                    "corrected": attempts_correct_late_verdicts(),
                 }
                 self.stdout.write(f"sweep {swept}")
             self.stdout.flush()
