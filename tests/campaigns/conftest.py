@@ -162,18 +162,23 @@ def put_in(campaign: Campaign, status: str, reason: str = "") -> Campaign:
     return campaign
 
 
-@pytest.fixture
-def empty_streams(campaign, other_campaign):
-    """The event streams of both orgs' campaigns, empty before and after the test."""
-    keys = [
-        campaign_stream(campaign.pk),
-        campaign_stream(other_campaign.pk),
-        org_stream(campaign.organization_id),
-        org_stream(other_campaign.organization_id),
-    ]
+def _empty_streams(*campaigns):
+    """The event streams of the campaigns and their orgs, empty before and after the test."""
+    keys = [k for c in campaigns for k in (campaign_stream(c.pk), org_stream(c.organization_id))]
     get_redis().delete(*keys)
     yield
     get_redis().delete(*keys)
+
+
+@pytest.fixture
+def empty_streams(campaign, other_campaign):
+    yield from _empty_streams(campaign, other_campaign)
+
+
+@pytest.fixture
+def dialing_streams(dialing, other_campaign):
+    """The streams of `dialing`, the other org's campaign and both orgs, empty to start with."""
+    yield from _empty_streams(dialing, other_campaign)
 
 
 def dial(campaign, *numbers: str) -> list:

@@ -18,7 +18,10 @@ from prospects.services import suppression_add
 from tests.campaigns.conftest import dial, settled, work_until
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("callbacks")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("callbacks", "dialing_streams"),
+]
 
 
 def machine(carrier, *, verdict_after_ms: int, seconds: int = 30):

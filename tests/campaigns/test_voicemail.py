@@ -20,7 +20,10 @@ from prospects.models import Prospect
 from tests.campaigns.conftest import dial, settled, work_until
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("callbacks")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("callbacks", "dialing_streams"),
+]
 
 DROP = "Hi, this is Acme & Co. Please call us back."
 # Machines whose greeting ends half a simulated second after the answer and that would
