@@ -16,6 +16,10 @@ from campaigns.validation import (
     validate_voicemail_drop,
 )
 
+# A person who hangs up sooner than this is a human_hangup, not connected; a campaign sets its
+# own, one-off calls use this.
+DEFAULT_HUMAN_HANGUP_SECONDS = 10
+
 
 class CampaignQuerySet(models.QuerySet):
     def for_org(self, org):
@@ -109,7 +113,7 @@ class Campaign(models.Model):
         + ' ("voicemail" only retries when no voicemail drop is set).',
     )
     human_hangup_seconds = models.PositiveIntegerField(
-        default=10,
+        default=DEFAULT_HUMAN_HANGUP_SECONDS,
         validators=[MaxValueValidator(600)],
         help_text="A person who hangs up sooner than this is a human_hangup, not connected.",
     )
@@ -167,6 +171,18 @@ class Campaign(models.Model):
 
     def delete(self, using=None, keep_parents=False):
         return type(self).objects.using(using or "default").filter(pk=self.pk).delete()
+
+
+class CallAttemptQuerySet(models.QuerySet):
+    def for_org(self, org):
+        return self.filter(organization=org)
+
+    def one_off(self):
+        """Calls placed through POST /api/v1/calls/ (the `api` pool)."""
+        return self.filter(pool=CallAttempt.Pool.API)
+
+    def active(self):
+        return self.exclude(status=CallAttempt.Status.FINISHED)
 
 
 class CallAttempt(models.Model):
@@ -240,8 +256,12 @@ class CallAttempt(models.Model):
     error_code = models.IntegerField(null=True, blank=True)
     drop_status = models.CharField(max_length=12, choices=Drop.choices, blank=True, default="")
     drop_requested_at = models.DateTimeField(null=True, blank=True)
+    # A one-off call's Idempotency-Key: a retried request finds this row and places nothing.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CallAttemptQuerySet.as_manager()
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -254,6 +274,12 @@ class CallAttempt(models.Model):
             ),
             # A campaign's attempts, newest first (API, admin, stats).
             models.Index(fields=["campaign", "-created_at"], name="attempt_campaign_created"),
+            # An org's one-off calls, newest first (GET /api/v1/calls/).
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                name="attempt_one_off_created",
+                condition=Q(pool="api"),
+            ),
             # Late AMD verdicts: calls settled as a person before their verdict came, recent
             # first (campaigns.late_verdicts). Few rows: most verdicts come before the end.
             models.Index(
@@ -274,6 +300,12 @@ class CallAttempt(models.Model):
                 fields=["prospect", "claim"],
                 name="attempt_once_per_prospect",
                 condition=Q(prospect__isnull=False),
+            ),
+            # At most once for a retried one-off request: one row per org and key.
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                name="attempt_idempotency_key",
+                condition=~Q(idempotency_key=""),
             ),
             models.CheckConstraint(
                 name="attempt_status_valid",

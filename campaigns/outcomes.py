@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.events import events_emit
-from campaigns.models import CallAttempt
+from campaigns.models import DEFAULT_HUMAN_HANGUP_SECONDS, CallAttempt
 from campaigns.voicemail import drops_missed
 from messaging.models import CALL_STATUS_RANK, TERMINAL_RANK, CarrierCall
 from messaging.providers import ProviderError, get_provider
@@ -105,7 +105,11 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
             }
             for attempt in attempts:
                 call = calls[attempt.sid]
-                threshold = attempt.campaign.human_hangup_seconds if attempt.campaign else 10
+                threshold = (
+                    attempt.campaign.human_hangup_seconds
+                    if attempt.campaign
+                    else DEFAULT_HUMAN_HANGUP_SECONDS
+                )
                 attempt.outcome = outcome_classify(
                     status=call.status,
                     answered_by=call.answered_by,
@@ -118,6 +122,7 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
             drops_missed(attempts, {sid: call.answered_by for sid, call in calls.items()})
             _attempts_finish(attempts, now)
             _prospects_after(attempts, now)
+            _one_off_events(attempts)
 
 
 def _attempts_finish(attempts: list[CallAttempt], now: datetime) -> None:
@@ -217,6 +222,28 @@ def call_event(attempt: CallAttempt, *, retry: bool, **extra) -> tuple:
     return (f"campaign.call.{attempt.outcome}", attempt.organization_id, attempt.campaign_id, data)
 
 
+def _one_off_events(attempts: list[CallAttempt]) -> None:
+    """Settled one-off calls (no campaign) on their org's stream: `call.<outcome>`."""
+    events_emit(
+        [
+            (
+                f"call.{attempt.outcome}",
+                attempt.organization_id,
+                None,
+                {
+                    "call": attempt.pk,
+                    "to": attempt.to,
+                    "caller_id": attempt.from_number,
+                    "answered_by": attempt.answered_by,
+                    "duration": attempt.duration_seconds,
+                },
+            )
+            for attempt in attempts
+            if attempt.campaign_id is None
+        ]
+    )
+
+
 # --- Sweeps -------------------------------------------------------------------------------
 
 
@@ -255,6 +282,7 @@ def attempts_time_out(*, now: datetime | None = None) -> int:
             attempt.outcome = Outcome.TIMEOUT
         _attempts_finish(attempts, now)
         _prospects_after(attempts, now)
+        _one_off_events(attempts)
     return len(attempts)
 
 

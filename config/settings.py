@@ -172,9 +172,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Outbound platform API",
-    "DESCRIPTION": "Campaigns, prospects, caller IDs and suppression for outbound voice and SMS.",
+    "DESCRIPTION": "Campaigns, prospects, caller IDs, suppression and one-off calls for "
+    "outbound voice and SMS.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "CallStatusEnum": "campaigns.models.CallAttempt.Status",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ class CallRequest:
     from_: str
     status_callback: str
     twiml: str = '<Response><Pause length="1"/></Response>'
+    twiml_url: str | None = None  # fetched by the carrier when the call connects; wins over twiml
     machine_detection: str | None = "Enable"  # "Enable", "DetectMessageEnd" or None
     amd_callback: str | None = None
     timeout_seconds: int = 30

@@ -55,6 +55,17 @@ def test_a_call_is_placed_with_amd_and_its_callbacks_arrive(sim, receiver, provi
     assert done.answered_by == "human" and done.duration > 0 and done.end_time is not None
 
 
+def test_a_call_can_run_the_twiml_at_a_url_instead_of_inline(sim, receiver, provider):
+    info = call(provider, receiver, twiml_url="https://example.com/answer.xml")
+    assert info.sid.startswith("CA")
+    assert receiver.wait("/status", 1)[0].params["CallSid"] == info.sid
+
+    # The URL went to the carrier, which checks it.
+    with pytest.raises(ProviderError) as caught:
+        call(provider, receiver, twiml_url="answer.xml")
+    assert (caught.value.code, caught.value.http_status) == (21205, 400)
+
+
 def test_calls_are_listed_by_to_from_and_start_time_for_reconciliation(sim, receiver, provider):
     before = datetime.now(UTC) - timedelta(minutes=1)
     first = call(provider, receiver, to="+14155550103")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0002_voice_engine'),
+        ('campaigns', '0003_one_off_calls'),
         ('dids', '0001_initial'),
         ('orgs', '0002_organization_sms_help_text'),
         ('prospects', '0004_call_outcome_statuses'),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0003_voicemail_drop'),
+        ('campaigns', '0004_voicemail_drop'),
         ('dids', '0001_initial'),
         ('orgs', '0002_organization_sms_help_text'),
         ('prospects', '0004_call_outcome_statuses'),
