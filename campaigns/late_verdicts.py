@@ -27,6 +27,7 @@ from campaigns.outcomes import (
     FINAL_STATUS,
     SETTLE_BATCH,
     call_event,
+    one_off_event,
     phone_counts,
     prospect_next_state,
 )
@@ -86,7 +87,8 @@ def attempts_correct_late_verdicts(*, now: datetime | None = None) -> int:
 def _prospects_follow(attempts: list[CallAttempt], previous: dict[int, str], now: datetime):
     """Each corrected attempt's prospect, if it still holds that attempt's state, takes the
     voicemail's (one UPDATE per resulting state, on rows locked while deciding); one
-    `campaign.call.voicemail` event per attempt, marked corrected."""
+    `campaign.call.voicemail` (a one-off call's `call.voicemail`) per attempt, marked
+    corrected."""
     latest_attempt = {a.prospect_id: a for a in attempts if a.prospect_id and a.campaign}
     newest = dict(
         CallAttempt.objects.filter(prospect_id__in=latest_attempt)
@@ -118,15 +120,15 @@ def _prospects_follow(attempts: list[CallAttempt], previous: dict[int, str], now
         if next_at is not None:
             fields["next_attempt_at"] = next_at
         Prospect.objects.filter(pk__in=ids).update(**fields)
-    events_emit(
-        [
-            call_event(
-                attempt,
-                retry=followed.get(attempt.pk) is not None,
-                corrected=True,
-                previous_outcome=previous[attempt.pk],
-                prospect_followed=attempt.pk in followed,
-            )
-            for attempt in attempts
-        ]
-    )
+    events = []
+    for attempt in attempts:
+        correction = {"corrected": True, "previous_outcome": previous[attempt.pk]}
+        if attempt.campaign_id is None:  # a one-off call
+            events.append(one_off_event(attempt, **correction))
+            continue
+        comes_back = followed.get(attempt.pk) is not None
+        prospect_followed = attempt.pk in followed
+        events.append(
+            call_event(attempt, retry=comes_back, prospect_followed=prospect_followed, **correction)
+        )
+    events_emit(events)

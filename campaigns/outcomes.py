@@ -224,24 +224,20 @@ def call_event(attempt: CallAttempt, *, retry: bool, **extra) -> tuple:
 
 def _one_off_events(attempts: list[CallAttempt]) -> None:
     """Settled one-off calls (no campaign) on their org's stream: `call.<outcome>`."""
-    events_emit(
-        [
-            (
-                f"call.{attempt.outcome}",
-                attempt.organization_id,
-                None,
-                {
-                    "call": attempt.pk,
-                    "to": attempt.to,
-                    "caller_id": attempt.from_number,
-                    "answered_by": attempt.answered_by,
-                    "duration": attempt.duration_seconds,
-                },
-            )
-            for attempt in attempts
-            if attempt.campaign_id is None
-        ]
-    )
+    events_emit([one_off_event(a) for a in attempts if a.campaign_id is None])
+
+
+def one_off_event(attempt: CallAttempt, **extra) -> tuple:
+    """`call.<outcome>` of a one-off call, for its org's stream."""
+    data = {
+        "call": attempt.pk,
+        "to": attempt.to,
+        "caller_id": attempt.from_number,
+        "answered_by": attempt.answered_by,
+        "duration": attempt.duration_seconds,
+        **extra,
+    }
+    return (f"call.{attempt.outcome}", attempt.organization_id, None, data)
 
 
 # --- Sweeps -------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.events import campaign_stream, events_read
+from campaigns.calls import call_place
+from campaigns.events import campaign_stream, events_read, org_stream
 from campaigns.late_verdicts import attempts_correct_late_verdicts
 from campaigns.models import CallAttempt, Campaign
 from campaigns.outcomes import attempts_settle
@@ -15,7 +16,7 @@ from messaging.models import CarrierCall
 from messaging.services import inbox_apply_batch
 from prospects.models import Prospect
 from prospects.services import suppression_add
-from tests.campaigns.conftest import dial, settled, work_until
+from tests.campaigns.conftest import NOON, dial, settled, work_until
 from tests.waiting import eventually
 
 pytestmark = [
@@ -127,3 +128,25 @@ def test_a_prospect_that_moved_on_is_not_touched(dialing, carrier, settings, org
     (_, data) = call_events(dialing)[-1]
     assert data["corrected"] is True and data["prospect_followed"] is False
     assert data["retry"] is False
+
+
+def test_a_one_off_call_is_corrected_on_its_orgs_stream(dialing, org, carrier, settings):
+    settings.DIALER_AMD_GRACE_SECONDS = 0
+    machine(carrier, verdict_after_ms=2000)
+    attempt, _ = call_place(org=org, to="+14155550101", twiml="<Response/>", now=NOON)
+    assert attempt.machine_detection == "Enable"
+    assert work_until(settled(attempt)).outcome == "human_connected"
+
+    corrected = work_until(
+        lambda: CallAttempt.objects.filter(pk=attempt.pk, outcome="voicemail").first()
+    )
+
+    assert corrected.answered_by == "machine_start"
+    types = [e["type"] for e in events_read(org_stream(org.pk))]
+    assert types == ["call.initiated", "call.human_connected", "call.voicemail"]
+    data = events_read(org_stream(org.pk))[-1]["data"]
+    assert (data["call"], data["corrected"], data["previous_outcome"]) == (
+        attempt.pk,
+        True,
+        "human_connected",
+    )
