@@ -9,6 +9,7 @@ A redelivered task finds the attempt rows of its claim and places nothing again.
 """
 
 import logging
+import os
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from campaigns.events import event_emit, events_emit
 from campaigns.models import CallAttempt, Campaign
+from config.bulk import rows_update
 from dids.selection import dids_select_for_calls
 from messaging.providers import CallInfo, CallRequest, ProviderError, get_provider, retry_delay
 from messaging.services import carrier_calls_record, provider_error_handle, webhook_url
@@ -49,10 +51,21 @@ def calls_place(
     prepared = _prepare(campaign, sorted(set(prospect_ids)), claim, now or timezone.now(), counts)
     if prepared:
         # Only the carrier requests run in threads; every database write stays on this one.
-        with ThreadPoolExecutor(min(len(prepared), MAX_PARALLEL_CALLS)) as pool:
-            answers = list(pool.map(carrier_ask, [p.request for p in prepared]))
+        answers = list(_carrier_threads().map(carrier_ask, [p.request for p in prepared]))
         counts.update(attempts_record([p.attempt for p in prepared], answers))
     return {what: n for what, n in counts.items() if n}
+
+
+_threads: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _carrier_threads() -> ThreadPoolExecutor:
+    """This process's threads for carrier requests, started once (not per batch): a forked
+    worker child makes its own."""
+    global _threads
+    if _threads is None or _threads[0] != os.getpid():
+        _threads = (os.getpid(), ThreadPoolExecutor(MAX_PARALLEL_CALLS, "carrier"))
+    return _threads[1]
 
 
 def _release(pids: list[int], claim: str, *, when: datetime, **fields) -> int:
@@ -286,28 +299,29 @@ def attempts_record(
     counts: Counter[str] = Counter()
     calls = {}
     for attempt, answer in zip(attempts, answers, strict=True):
-        if isinstance(answer, ProviderError):
+        if isinstance(answer, ProviderError) and answer.maybe_done:
+            # The call may be live: the attempt stays `originating` for reconciliation to
+            # look up at the carrier; dialing again could call the person twice.
+            log.warning("no answer from the carrier for a call to %s: %r", attempt.to, answer)
+            counts["unconfirmed"] += 1
+        elif isinstance(answer, ProviderError):
             counts[_refused(attempt, answer)] += 1
         else:
             calls[attempt.pk] = (attempt, answer)
     if not calls:
         return counts
     # Sid and carrier record together or neither: a crash between them would leave a sid
-    # whose callbacks match no call.
+    # whose callbacks match no call. (An attempt reconciliation settled meanwhile keeps its
+    # state; the carrier's record of the call is kept all the same.)
     with transaction.atomic():
-        open_ = set(
-            CallAttempt.objects.select_for_update()
-            .filter(pk__in=calls, status=CallAttempt.Status.ORIGINATING)
-            .values_list("pk", flat=True)
+        rows_update(
+            CallAttempt,
+            ["sid", "status"],
+            [(pk, call.sid, CallAttempt.Status.IN_FLIGHT) for pk, (_, call) in calls.items()],
+            only_if={"status": CallAttempt.Status.ORIGINATING},
         )
-        stored = []
-        for pk in open_:
-            attempt, call = calls[pk]
-            attempt.sid, attempt.status = call.sid, CallAttempt.Status.IN_FLIGHT
-            stored.append(attempt)
-        CallAttempt.objects.bulk_update(stored, ["sid", "status"])
         carrier_calls_record(
-            [(a.organization_id, calls[a.pk][1], a.to, a.from_number) for a in stored]
+            [(a.organization_id, call, a.to, a.from_number) for a, call in calls.values()]
         )
     counts["placed"] += len(calls)
     return counts

@@ -44,13 +44,22 @@ class CallRefused(DomainError):
 
 class CallNotPlaced(DomainError):
     """The carrier refused the call, whose attempt is now finished `rejected`: HTTP 422 when
-    the refusal is about the number (invalid, unreachable, opted out), else 502."""
+    the refusal is about the number (invalid, unreachable, opted out), else 502. When the
+    carrier's answer was lost the call may be live: 502 `carrier_unconfirmed`, the attempt
+    stays `originating` until reconciliation finds the call at the carrier (or not)."""
 
     def __init__(self, attempt: CallAttempt, error: ProviderError):
         self.attempt = attempt
         self.error = error
         extra = {"carrier_code": error.code}
-        if error.permanent_for_number or error.opted_out:
+        if error.maybe_done:
+            super().__init__(
+                f"The carrier did not answer; the call is looked up later: {error.args[0]}",
+                code="carrier_unconfirmed",
+                status_code=status.HTTP_502_BAD_GATEWAY,
+                extra=extra,
+            )
+        elif error.permanent_for_number or error.opted_out:
             super().__init__(
                 f"The carrier refused to call this number: {error.args[0]}",
                 code="carrier_rejected",
@@ -132,7 +141,10 @@ def call_place(
     attempt_record(attempt, answer)
     attempt.refresh_from_db()
     if isinstance(answer, ProviderError):
-        event_emit("call.rejected", org_id=org.id, call=attempt.pk, to=to, error_code=answer.code)
+        if not answer.maybe_done:
+            event_emit(
+                "call.rejected", org_id=org.id, call=attempt.pk, to=to, error_code=answer.code
+            )
         raise CallNotPlaced(attempt, answer)
     return attempt, True
 

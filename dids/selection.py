@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
+from config.bulk import rows_update
 from dids.models import Did
 
 _NEVER = datetime(1970, 1, 1).astimezone()
@@ -60,7 +61,8 @@ def dids_select_for_calls(
             )
             did.last_call_at = did.updated_at = now + timedelta(microseconds=i)
             chosen.append(did)
-        Did.objects.bulk_update({d.pk: d for d in chosen}.values(), ["last_call_at", "updated_at"])
+        stamped = {d.pk: (d.pk, d.last_call_at, d.updated_at) for d in chosen}
+        rows_update(Did, ["last_call_at", "updated_at"], list(stamped.values()))
     return chosen
 
 

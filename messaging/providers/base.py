@@ -50,6 +50,9 @@ class ProviderError(Exception):
     transient: safe to retry later with backoff and jitter (429/20429, 5xx, timeouts).
     permanent_for_number: this number will never work (invalid, unreachable, landline).
     opted_out: the recipient opted out of this sender; add them to the suppression list.
+    maybe_done: the request reached the carrier and no answer came back (a read timeout, a
+    connection dropped mid-answer): it may have been carried out, so it must be looked up
+    (reconciliation), never simply repeated.
     """
 
     def __init__(
@@ -59,8 +62,10 @@ class ProviderError(Exception):
         code: int | None = None,
         http_status: int | None = None,
         retry_after: float | None = None,
+        maybe_done: bool = False,
     ):
         super().__init__(message)
+        self.maybe_done = maybe_done
         self.code = code
         self.http_status = http_status
         self.retry_after = retry_after

@@ -9,6 +9,7 @@ from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import ProtocolError
 
 from messaging.providers.base import CallInfo, CallRequest, MessageInfo, ProviderError
 
@@ -47,7 +48,13 @@ def _tune(session: requests.Session, url: str) -> None:
 def _error(exc: Exception) -> ProviderError:
     if isinstance(exc, TwilioRestException):
         return ProviderError(exc.msg, code=exc.code, http_status=exc.status)
-    return ProviderError(f"carrier unreachable: {exc}")  # no HTTP status: transient
+    # No HTTP status: transient. Sent but unanswered: perhaps carried out.
+    answer_lost = isinstance(exc, requests.ReadTimeout) or (
+        isinstance(exc, requests.ConnectionError)
+        and bool(exc.args)
+        and isinstance(exc.args[0], ProtocolError)
+    )
+    return ProviderError(f"carrier unreachable: {exc}", maybe_done=answer_lost)
 
 
 class TwilioProvider:

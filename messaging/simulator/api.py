@@ -96,6 +96,9 @@ class TwilioApi:
         try:
             low, high = self.rt.scenario.api_latency_ms
             if high > 0:
+                # The request is in: like the real API, it is carried out even when the
+                # client stops waiting for the answer.
+                await request.read()
                 await asyncio.sleep(random.uniform(low, high) / 1000.0)
             return await handler(request)
         finally:

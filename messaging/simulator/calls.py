@@ -178,7 +178,7 @@ class CallEngine:
         options = call.options
         if not options.amd_callback:
             self._log(call, WARNING, *NO_AMD_CALLBACK)  # the verdict has nowhere to go
-        elif call.answered_by:
+        elif call.answered_by and not self.rt.dropping_callbacks():
             params = {
                 "CallSid": call.sid,
                 "AccountSid": call.account_sid,
@@ -274,6 +274,8 @@ class CallEngine:
             **(extra or {}),
         }
         call.sequence += 1
+        if self.rt.dropping_callbacks():
+            return
         callback = self.rt.sign(
             kind="call-status",
             account_sid=call.account_sid,

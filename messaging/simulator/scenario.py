@@ -74,6 +74,7 @@ class Scenario:
     callback_retry_backoff_ms: float = 250.0
     out_of_order: bool = False
     duplicate_callbacks: bool = False
+    deliver_callbacks: bool = True
     inbound_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -279,5 +280,6 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "callback_retry_backoff_ms": _number,
     "out_of_order": _flag,
     "duplicate_callbacks": _flag,
+    "deliver_callbacks": _flag,
     "inbound_url": _url,
 }

@@ -66,6 +66,7 @@ class Stats:
     callbacks_sent: int = 0
     callbacks_failed: int = 0
     callbacks_retried: int = 0
+    callbacks_dropped: int = 0
     callbacks_by_kind: Counter[str] = field(default_factory=Counter)
     inbound: Counter[str] = field(default_factory=Counter)
     notifications: Counter[str] = field(default_factory=Counter)  # call-log entries by code
@@ -107,6 +108,7 @@ class Stats:
                 "sent": self.callbacks_sent,
                 "failed": self.callbacks_failed,
                 "retried": self.callbacks_retried,
+                "dropped": self.callbacks_dropped,
                 "by_kind": dict(self.callbacks_by_kind),
             },
             "inbound": dict(self.inbound),

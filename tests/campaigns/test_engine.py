@@ -14,9 +14,11 @@ from campaigns.outcomes import (
     claims_release_stale,
 )
 from messaging.models import CarrierCall
+from messaging.providers import get_provider
 from prospects.models import Prospect, Suppression
 from tests.campaigns.conftest import NOON, place, tick
 from tests.campaigns.conftest import import_due as import_rows
+from tests.waiting import eventually
 
 S = Prospect.Status
 
@@ -254,3 +256,25 @@ def test_an_attempt_the_carrier_never_saw_goes_back_to_the_queue(dialing, carrie
     assert attempts_reconcile(now=NOON + timedelta(minutes=5)) == {"never_placed": 1}
     p.refresh_from_db()
     assert (p.status, p.attempt_count, p.last_outcome) == (S.QUEUED, 0, "never_placed")
+
+
+def test_a_call_whose_answer_was_lost_is_looked_up_never_dialed_again(dialing, carrier, settings):
+    import_rows(dialing, "4155550101,,")
+    tick()
+    carrier.scenario(api_latency_ms=[600, 600])  # the carrier answers after we stop waiting
+    settings.TWILIO_HTTP_TIMEOUT = 0.2
+    get_provider.cache_clear()
+
+    assert place(dialing) == {"prepared": 1, "unconfirmed": 1}
+    attempt = CallAttempt.objects.get()
+    assert (attempt.status, attempt.sid) == ("originating", None)
+    assert Prospect.objects.get().status == S.DIALING  # still claimed: not requeued
+    late = NOON + timedelta(hours=1)
+    assert claims_release_stale(now=late) == 0
+    eventually(lambda: carrier.stats()["calls"]["created"] == 1, what="the call at the carrier")
+
+    carrier.scenario()
+    assert attempts_reconcile(now=late) == {"found": 1}
+    attempt.refresh_from_db()
+    assert attempt.status == "in_flight" and attempt.sid
+    assert carrier.stats()["calls"]["created"] == 1  # looked up, not dialed again

@@ -363,3 +363,13 @@ def test_record_announces_the_recording_on_completed(sim, receiver, client):
     assert got.params["RecordingSid"].startswith("RE")
     assert got.params["RecordingUrl"].endswith(got.params["RecordingSid"])
     assert got.params["RecordingDuration"] == got.params["CallDuration"]
+
+
+def test_without_delivery_callbacks_are_counted_dropped_and_never_sent(sim, receiver, client):
+    sim.scenario(deliver_callbacks=False, to_suffix={"0002": "human"})
+    sid = place(client, receiver, "+14155550002").sid
+
+    eventually(lambda: client.calls(sid).fetch().status == "completed", what="the call to end")
+
+    assert sim.stats()["callbacks"]["dropped"] == 4  # initiated, ringing, answered, completed
+    assert receiver.at("/voice/status") == []

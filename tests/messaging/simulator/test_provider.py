@@ -192,6 +192,20 @@ def test_an_unreachable_carrier_is_transient(receiver):
     with pytest.raises(ProviderError) as caught:
         call(provider, receiver)
     assert caught.value.transient and caught.value.code is None
+    assert not caught.value.maybe_done  # never reached the carrier: safe to try again
+
+
+def test_an_answer_that_never_comes_may_mean_the_call_was_placed(sim, receiver):
+    sim.scenario(api_latency_ms=[600, 600])
+    provider = TwilioProvider(
+        account_sid=ACCOUNT, auth_token=TOKEN, base_url=sim.base_url, timeout=0.2
+    )
+    with pytest.raises(ProviderError) as caught:
+        call(provider, receiver, to="+14155550177")
+
+    assert caught.value.maybe_done and caught.value.transient
+    # The carrier went on with the request after the client stopped waiting.
+    eventually(lambda: sim.stats()["calls"]["created"] == 1, what="the call at the carrier")
 
 
 def test_retry_delays_grow_with_jitter_and_respect_retry_after():
