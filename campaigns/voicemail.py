@@ -10,8 +10,9 @@ or `failed` (`error_code` says why).
 
 Settling (campaigns.outcomes) waits for a requested drop's answer, marks `failed` the drop of
 a call that ended before it was asked for, and makes voicemail final only when the drop was
-played. A drop whose answer never came back (its worker died) stays `requested` and counts as
-played: the prospect is not called again on the chance that the message was left.
+played. A drop whose answer never came back (lost on the way, or its worker died) stays
+`requested` and counts as played: the prospect is not called again on the chance that the
+message was left.
 """
 
 import logging
@@ -101,17 +102,23 @@ def _claim(now: datetime) -> list[CallAttempt]:
 
 
 def _record(attempts: list[CallAttempt], answers: list[CallInfo | ProviderError]) -> Counter:
-    """The carrier's answers: one UPDATE for the played drops, one per refusal code."""
+    """The carrier's answers: one UPDATE for the played drops, one per refusal code. A
+    request whose answer was lost may have been carried out: it stays `requested`."""
     played: list[int] = []
     failed: defaultdict[int | None, list[int]] = defaultdict(list)
+    unknown = 0
     for attempt, answer in zip(attempts, answers, strict=True):
-        if isinstance(answer, ProviderError):
+        if not isinstance(answer, ProviderError):
+            played.append(attempt.pk)
+        elif answer.maybe_done:
+            unknown += 1
+            log.warning("voicemail drop on %s: the answer was lost: %r", attempt.sid, answer)
+        else:
             failed[answer.code].append(attempt.pk)
             log.info("voicemail drop on %s not played: %r", attempt.sid, answer)
-        else:
-            played.append(attempt.pk)
     requested = CallAttempt.objects.filter(drop_status=Drop.REQUESTED)
     requested.filter(pk__in=played).update(drop_status=Drop.PLAYED)
     for code, ids in failed.items():
         requested.filter(pk__in=ids).update(drop_status=Drop.FAILED, error_code=code)
-    return +Counter({"played": len(played), "failed": sum(len(ids) for ids in failed.values())})
+    failures = sum(len(ids) for ids in failed.values())
+    return +Counter({"played": len(played), "failed": failures, "unknown": unknown})

@@ -6,7 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from campaigns.events import campaign_stream, events_read
@@ -18,7 +17,7 @@ from messaging.services import inbox_apply_batch
 from messaging.twiml import message_twiml
 from prospects.models import Prospect
 from tests.campaigns.conftest import dial, settled, work_until
-from tests.waiting import eventually
+from tests.waiting import eventually, in_thread
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -96,6 +95,26 @@ def test_a_drop_the_call_no_longer_takes_counts_as_voicemail_without_one(with_dr
     assert event["data"]["drop"] == "failed" and event["data"]["retry"] is True
 
 
+def test_a_drop_whose_answer_was_lost_counts_as_played(with_drop, carrier, settings):
+    settings.DIALER_AMD_GRACE_SECONDS = 0
+    carrier.scenario(**MACHINES)
+    (attempt,) = dial(with_drop, "4155550101")
+    greeting_ended()
+    carrier.scenario(**MACHINES, api_latency_ms=[600, 600])  # answers after we stop waiting
+    settings.TWILIO_HTTP_TIMEOUT = 0.2
+    get_provider.cache_clear()
+
+    assert voicemail_drops() == {"unknown": 1}
+    assert CallAttempt.objects.get(pk=attempt.pk).drop_status == "requested"
+    attempt = work_until(settled(attempt))
+
+    assert (attempt.outcome, attempt.drop_status) == ("voicemail", "requested")
+    assert Prospect.objects.get().status == "voicemail"  # not called again: it may have played
+    assert len(carrier.twiml_updates()) == 1  # and it did
+    (event,) = [e for e in events_read(campaign_stream(with_drop.pk)) if "voicemail" in e["type"]]
+    assert event["data"]["drop"] == "unknown" and event["data"]["retry"] is False
+
+
 def test_a_call_over_before_its_verdict_was_applied_gets_no_drop_and_is_retried(with_drop, carrier):
     carrier.scenario(**{**MACHINES, "time_scale": 0})  # answered, detected and over at once
     (attempt,) = dial(with_drop, "4155550101")
@@ -113,23 +132,11 @@ def test_two_workers_racing_play_each_drop_once(with_drop, carrier):
     numbers = [f"41555501{i:02d}" for i in range(5)]  # the tick claims 5
     attempts = dial(with_drop, *numbers)
     greeting_ended(len(numbers))
-    barrier = threading.Barrier(2)
-    results = []
-
-    def worker():
-        try:
-            barrier.wait(5)
-            results.append(voicemail_drops())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
+    barrier, results = threading.Barrier(2), {}
+    for thread in [in_thread(voicemail_drops, results, str(n), barrier) for n in range(2)]:
         thread.join(20)
 
-    assert sum(r.get("played", 0) for r in results) == len(numbers)
+    assert sum(r.get("played", 0) for r in results.values()) == len(numbers), results
     updates = carrier.twiml_updates()
     assert sorted(u["sid"] for u in updates) == sorted(a.sid for a in attempts)
     assert carrier.stats()["calls"]["twiml_updates"] == len(numbers)
