@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -105,6 +106,15 @@ class Stack:
                 )
             )
         self.phase.append(start_dispatcher(LOGS, f"{name}-dispatcher", env=env, sweep_every=5))
+
+    def pids(self) -> list[tuple[str, int]]:
+        """(part, pid) of the simulator and this phase's processes."""
+        out = [("carrier simulator", self.simulator.popen.pid)]
+        for process in self.phase:
+            name = getattr(process, "name", "web tier")
+            part = "Celery workers" if "worker" in name else name.split("-")[-1]
+            out.append((part, getattr(process, "popen", process).pid))
+        return out
 
     def stop_phase(self) -> None:
         for process in reversed(self.phase):
@@ -212,6 +222,7 @@ def phase_throughput(stack: Stack, args, table: Table) -> bool:
     )
     console.print(f"throughput: {total:,} prospects, 4 campaigns at 1,000 calls/s each")
     samples = []
+    cpu_before = cpu_seconds(stack)
     try:
         started = start_all(campaigns)
         placed, last_change = 0, time.monotonic()
@@ -222,6 +233,8 @@ def phase_throughput(stack: Stack, args, table: Table) -> bool:
                 placed, last_change = now_placed, time.monotonic()
             samples.append((time.monotonic() - started, now_placed))
         elapsed = last_change - started
+        cpu = cpu_seconds(stack)
+        cpu.subtract(cpu_before)
     finally:
         stack.stop_phase()
     stats = stack.stats()
@@ -232,8 +245,48 @@ def phase_throughput(stack: Stack, args, table: Table) -> bool:
     table.add_row("throughput: attempts placed per second, start to last sid", f"{rate:,.0f}")
     table.add_row("throughput: per second between 10 % and 90 % placed", f"{steady:,.0f}")
     table.add_row("throughput: numbers the carrier saw twice", f"{twice:,}")
+    if placed:
+        per_call = {part: seconds * 1000 / placed for part, seconds in cpu.items()}
+        total_ms = sum(per_call.values())
+        table.add_row(
+            "throughput: CPU ms per attempt, by part",
+            ", ".join(f"{part} {ms:.2f}" for part, ms in sorted(per_call.items())),
+        )
+        cores = os.cpu_count() or 1
+        table.add_row(
+            f"throughput: ceiling on {cores} cores at {total_ms:.2f} CPU ms per attempt",
+            f"{cores * 1000 / total_ms:,.0f}/s",
+        )
     ok = placed == total and twice == 0
     return ok and rate >= TARGET_RATE
+
+
+def cpu_seconds(stack: "Stack") -> Counter:
+    """CPU seconds each part of the stack has used so far: this run's processes with their
+    children, and every PostgreSQL and Redis process on the machine."""
+    import psutil
+
+    def used(proc) -> float:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
+
+    parts: Counter = Counter()
+    for label, pid in stack.pids():
+        try:
+            root = psutil.Process(pid)
+            parts[label] += used(root) + sum(used(c) for c in root.children(recursive=True))
+        except psutil.Error:
+            continue
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info["name"] or ""
+        if name.startswith("postgres"):
+            parts["PostgreSQL"] += used(proc)
+        elif name.startswith("redis-server"):
+            parts["Redis"] += used(proc)
+    return parts
 
 
 def _steady_rate(samples, total: int) -> float:

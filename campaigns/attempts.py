@@ -9,9 +9,7 @@ A redelivered task finds the attempt rows of its claim and places nothing again.
 """
 
 import logging
-import os
 from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,7 +27,6 @@ from prospects import windows
 from prospects.models import Prospect, ProspectPhone, Suppression
 
 log = logging.getLogger(__name__)
-MAX_PARALLEL_CALLS = 16
 DEFAULT_TWIML = '<Response><Pause length="1"/></Response>'
 Status = Prospect.Status
 
@@ -50,22 +47,10 @@ def calls_place(
         return {}
     prepared = _prepare(campaign, sorted(set(prospect_ids)), claim, now or timezone.now(), counts)
     if prepared:
-        # Only the carrier requests run in threads; every database write stays on this one.
-        answers = list(_carrier_threads().map(carrier_ask, [p.request for p in prepared]))
+        # Only the carrier requests run concurrently; every database write stays on this thread.
+        answers = get_provider().originate_calls([p.request for p in prepared])
         counts.update(attempts_record([p.attempt for p in prepared], answers))
     return {what: n for what, n in counts.items() if n}
-
-
-_threads: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _carrier_threads() -> ThreadPoolExecutor:
-    """This process's threads for carrier requests, started once (not per batch): a forked
-    worker child makes its own."""
-    global _threads
-    if _threads is None or _threads[0] != os.getpid():
-        _threads = (os.getpid(), ThreadPoolExecutor(MAX_PARALLEL_CALLS, "carrier"))
-    return _threads[1]
 
 
 def _release(pids: list[int], claim: str, *, when: datetime, **fields) -> int:

@@ -55,6 +55,28 @@ def test_a_call_is_placed_with_amd_and_its_callbacks_arrive(sim, receiver, provi
     assert done.answered_by == "human" and done.duration > 0 and done.end_time is not None
 
 
+def test_a_batch_of_calls_goes_out_at_once_each_with_its_answer_in_order(sim, receiver, provider):
+    sim.scenario(to_suffix={"0102": "human", "0103": "human"})
+    asks = [
+        CallRequest(
+            to=to,
+            from_=DID,
+            status_callback=receiver.url("/status"),
+            amd_callback=receiver.url("/amd"),
+        )
+        for to in (PERSON, "5551234567", "+14155550103")
+    ]
+
+    first, refused, third = provider.originate_calls(asks)
+
+    assert (first.to, third.to) == (PERSON, "+14155550103")
+    assert isinstance(refused, ProviderError) and refused.code == 21211
+    statuses = receiver.wait("/status", 8)
+    assert {r.params["CallSid"] for r in statuses} == {first.sid, third.sid}
+    assert all(r.signature_valid() for r in statuses)  # every status event was asked for
+    assert len(receiver.wait("/amd", 2)) == 2
+
+
 def test_a_call_can_run_the_twiml_at_a_url_instead_of_inline(sim, receiver, provider):
     info = call(provider, receiver, twiml_url="https://example.com/answer.xml")
     assert info.sid.startswith("CA")
@@ -193,6 +215,8 @@ def test_an_unreachable_carrier_is_transient(receiver):
         call(provider, receiver)
     assert caught.value.transient and caught.value.code is None
     assert not caught.value.maybe_done  # never reached the carrier: safe to try again
+    [refused] = provider.originate_calls([CallRequest(to=PERSON, from_=DID, status_callback="")])
+    assert refused.transient and not refused.maybe_done
 
 
 def test_an_answer_that_never_comes_may_mean_the_call_was_placed(sim, receiver):
@@ -206,6 +230,9 @@ def test_an_answer_that_never_comes_may_mean_the_call_was_placed(sim, receiver):
     assert caught.value.maybe_done and caught.value.transient
     # The carrier went on with the request after the client stopped waiting.
     eventually(lambda: sim.stats()["calls"]["created"] == 1, what="the call at the carrier")
+
+    [lost] = provider.originate_calls([CallRequest(to=PERSON, from_=DID, status_callback="")])
+    assert isinstance(lost, ProviderError) and lost.maybe_done
 
 
 def test_retry_delays_grow_with_jitter_and_respect_retry_after():
