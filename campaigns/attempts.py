@@ -120,6 +120,7 @@ def _prepare(
                 to=numbers[pid],
                 did=did,
                 from_number=did.e164,
+                machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
                 created_at=now,
             )
             for pid, did in zip(pids, dids, strict=True)
@@ -248,7 +249,7 @@ def _call_request(campaign: Campaign, attempt: CallAttempt) -> CallRequest:
         to=attempt.to,
         from_=attempt.from_number,
         twiml=campaign.twiml,
-        machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
+        machine_detection=attempt.machine_detection,
     )
 
 

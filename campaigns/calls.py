@@ -125,11 +125,19 @@ def call_place(
             to=to,
             did=did,
             from_number=did.e164,
+            machine_detection="Enable",
             idempotency_key=idempotency_key,
             created_at=now,
         )
         event_emit("call.initiated", org_id=org.id, call=attempt.pk, to=to, caller_id=did.e164)
-    answer = carrier_ask(call_request(to=to, from_=did.e164, twiml=twiml, twiml_url=twiml_url))
+    request = call_request(
+        to=to,
+        from_=did.e164,
+        twiml=twiml,
+        twiml_url=twiml_url,
+        machine_detection=attempt.machine_detection,
+    )
+    answer = carrier_ask(request)
     attempt_record(attempt, answer)
     attempt.refresh_from_db()
     if isinstance(answer, ProviderError):

@@ -13,6 +13,7 @@ from campaigns.validation import (
     validate_caller_id_filter,
     validate_calling_windows,
     validate_retry_outcomes,
+    validate_voicemail_drop,
 )
 
 # A person who hangs up sooner than this is a human_hangup, not connected; a campaign sets its
@@ -118,7 +119,9 @@ class Campaign(models.Model):
     )
     voicemail_drop = models.TextField(
         blank=True,
-        help_text="Spoken to an answering machine after the beep; empty = hang up on machines.",
+        validators=[validate_voicemail_drop],
+        help_text="Left on an answering machine after the beep: text is spoken, an http(s) URL "
+        "(alone) is an audio file played; empty = hang up on machines.",
     )
     twiml = models.TextField(
         blank=True,
@@ -213,6 +216,12 @@ class CallAttempt(models.Model):
         CANCELED = "canceled"
         REJECTED = "rejected"  # the carrier refused to place it (error_code says why)
 
+    class Drop(models.TextChoices):
+        NONE = ""  # no drop asked for: none configured, no machine_end verdict
+        REQUESTED = "requested"  # claimed; the carrier is being asked (stays: answer unknown)
+        PLAYED = "played"  # the carrier took the TwiML: the message plays after the beep
+        FAILED = "failed"  # the call was over, or the carrier refused (error_code says why)
+
     organization = models.ForeignKey(
         "orgs.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -239,9 +248,14 @@ class CallAttempt(models.Model):
     sid = models.CharField(max_length=34, null=True, blank=True, unique=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ORIGINATING)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    # The AMD mode it was placed with: "Enable", "DetectMessageEnd" (a drop is set) or "".
+    machine_detection = models.CharField(max_length=16, blank=True)
     answered_by = models.CharField(max_length=32, blank=True)
     duration_seconds = models.IntegerField(null=True, blank=True)
+    # Why the carrier refused the call, or the voicemail drop.
     error_code = models.IntegerField(null=True, blank=True)
+    drop_status = models.CharField(max_length=12, choices=Drop.choices, blank=True, default="")
+    drop_requested_at = models.DateTimeField(null=True, blank=True)
     # A one-off call's Idempotency-Key: a retried request finds this row and places nothing.
     idempotency_key = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -266,6 +280,18 @@ class CallAttempt(models.Model):
                 name="attempt_one_off_created",
                 condition=Q(pool="api"),
             ),
+            # Late AMD verdicts: calls settled as a person before their verdict came, recent
+            # first (campaigns.late_verdicts). Few rows: most verdicts come before the end.
+            models.Index(
+                fields=["ended_at"],
+                name="attempt_human_no_verdict",
+                condition=Q(
+                    status="finished",
+                    outcome__in=["human_connected", "human_hangup"],
+                    answered_by="",
+                )
+                & ~Q(machine_detection=""),
+            ),
         ]
         constraints = [
             # At most once to the carrier: one row per prospect and claim, however often the
@@ -284,6 +310,14 @@ class CallAttempt(models.Model):
             models.CheckConstraint(
                 name="attempt_status_valid",
                 condition=Q(status__in=["originating", "in_flight", "finished"]),
+            ),
+            models.CheckConstraint(
+                name="attempt_drop_status_valid",
+                condition=Q(drop_status__in=["", "requested", "played", "failed"]),
+            ),
+            models.CheckConstraint(
+                name="attempt_machine_detection_valid",
+                condition=Q(machine_detection__in=["", "Enable", "DetectMessageEnd"]),
             ),
             models.CheckConstraint(
                 name="attempt_outcome_when_finished",

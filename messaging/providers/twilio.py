@@ -232,6 +232,9 @@ class TwilioProvider:
     def hangup_call(self, sid: str) -> CallInfo:
         return _call_info(self._call(self.client.calls(sid).update, status="completed"))
 
+    def update_call_twiml(self, sid: str, twiml: str) -> CallInfo:
+        return _call_info(self._call(self.client.calls(sid).update, twiml=twiml))
+
 
 def _call_params(request: CallRequest) -> dict:
     """The SDK's arguments for a call: status callbacks, TwiML, async AMD."""

@@ -56,6 +56,7 @@ class Stats:
     calls: Traffic = field(default_factory=Traffic)
     messages: Traffic = field(default_factory=Traffic)
     calls_queued: int = 0
+    twiml_updates: int = 0  # live calls whose TwiML an update replaced
     concurrent: Gauge = field(default_factory=Gauge)
     concurrent_by_account: defaultdict[str, Gauge] = field(
         default_factory=lambda: defaultdict(Gauge)
@@ -94,6 +95,7 @@ class Stats:
             "calls": {
                 **self.calls.to_dict(limit),
                 "queued": self.calls_queued,
+                "twiml_updates": self.twiml_updates,
                 "concurrent": self.concurrent.to_dict(),
                 "concurrent_by_account": {
                     account: g.to_dict() for account, g in self.concurrent_by_account.items()

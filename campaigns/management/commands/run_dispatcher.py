@@ -10,12 +10,14 @@ import time
 from django.core.management.base import BaseCommand
 
 from campaigns.dispatch import dispatch_tick
+from campaigns.late_verdicts import attempts_correct_late_verdicts
 from campaigns.outcomes import (
     attempts_reconcile,
     attempts_settle,
     attempts_time_out,
     claims_release_stale,
 )
+from campaigns.voicemail import voicemail_drops
 
 
 class Command(BaseCommand):
@@ -45,7 +47,9 @@ class Command(BaseCommand):
                     "released": claims_release_stale(),
                     "timed_out": attempts_time_out(),
                     "reconciled": attempts_reconcile(),
+                    "dropped": voicemail_drops(),
                     "settled": attempts_settle(),
+                    "corrected": attempts_correct_late_verdicts(),
                 }
                 self.stdout.write(f"sweep {swept}")
             self.stdout.flush()

@@ -109,6 +109,23 @@ def test_hangup_ends_a_live_call(sim, receiver, provider):
     assert provider.fetch_call(info.sid).status in ("canceled", "completed")
 
 
+def test_new_twiml_plays_on_a_live_call_and_a_finished_call_refuses_it(sim, receiver, provider):
+    sim.scenario(time_scale=0.01, ring_seconds=[0, 0], call_durations={"human": [1000, 1000]})
+    live = call(provider, receiver, machine_detection=None)
+    eventually(lambda: provider.fetch_call(live.sid).status == "in-progress")
+    twiml = "<Response><Say>Hello from Acme.</Say><Hangup/></Response>"
+
+    assert provider.update_call_twiml(live.sid, twiml).status == "in-progress"
+    assert eventually(lambda: provider.fetch_call(live.sid).status == "completed")
+    assert sim.stats()["calls"]["twiml_updates"] == 1
+
+    with pytest.raises(ProviderError) as caught:
+        provider.update_call_twiml(live.sid, twiml)
+    error = caught.value
+    assert (error.code, error.http_status) == (21220, 400)
+    assert not (error.transient or error.permanent_for_number or error.opted_out)
+
+
 def test_a_text_is_sent_and_fetched(sim, receiver, provider):
     sim.scenario(sms_delivery_rate=1.0)
     info = provider.send_sms(
