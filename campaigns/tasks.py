@@ -50,17 +50,20 @@ def release_stale_claims() -> dict:
         return {"released": claims_release_stale()} if acquired else {"skipped": 1}
 
 
+def calls_sweep() -> dict:
+    """Time out calls that never finished, reconcile attempts left without a sid, play drops
+    a lost task left unplayed, settle (also calls whose verdict was waited for in vain),
+    correct outcomes a late machine verdict contradicts."""
+    return {
+        "timed_out": attempts_time_out(),
+        "reconciled": attempts_reconcile(),
+        "dropped": voicemail_drops(),
+        "settled": attempts_settle(),
+        "corrected": attempts_correct_late_verdicts(),
+    }
+
+
 @shared_task(name="campaigns.dialer.sweep_calls", acks_late=True, soft_time_limit=50, time_limit=60)
 def sweep_calls() -> dict:
-    """Time out calls that never finished, reconcile attempts left without a sid, play drops
-    a lost task left unplayed, settle (also calls whose verdict was waited for in vain)."""
     with skip_if_running("sweep_calls", ttl=60) as acquired:
-        if not acquired:
-            return {"skipped": 1}
-        return {
-            "timed_out": attempts_time_out(),
-            "reconciled": attempts_reconcile(),
-            "dropped": voicemail_drops(),
-            "settled": attempts_settle(),
-            "corrected": attempts_correct_late_verdicts(),
-        }
+        return calls_sweep() if acquired else {"skipped": 1}
