@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, F, Value, When
 
 from dids.models import Did
 
@@ -61,7 +62,8 @@ def did_select_for_call(
 
 
 def _select_portable(params: dict, caller_id_filter: dict) -> Did | None:
-    """The same choice for SQLite (the demo), whose single writer makes it atomic."""
+    """The same choice for SQLite (the demo), whose single writer makes it atomic; ordered in
+    SQL, so a call loads one caller ID, not the org's every one."""
     candidates = Did.objects.filter(
         organization_id=params["org"],
         state=Did.State.ACTIVE,
@@ -72,19 +74,14 @@ def _select_portable(params: dict, caller_id_filter: dict) -> Did | None:
         candidates = candidates.filter(area_code__in=params["area_codes"])
     if caller_id_filter.get("regions"):
         candidates = candidates.filter(region__in=params["regions"])
-    dids = list(candidates)
-    if not dids:
+    did = candidates.order_by(
+        Case(When(area_code=params["area"], then=Value(0)), default=Value(1)),
+        "-health_score",
+        F("last_call_at").asc(nulls_first=True),
+        "id",
+    ).first()
+    if did is None:
         return None
-    far_past = params["now"].replace(year=1970)
-    did = min(
-        dids,
-        key=lambda d: (
-            d.area_code != params["area"],
-            -d.health_score,
-            d.last_call_at or far_past,
-            d.id,
-        ),
-    )
     Did.objects.filter(pk=did.pk).update(last_call_at=params["now"], updated_at=params["now"])
     did.last_call_at = params["now"]
     return did

@@ -1,11 +1,22 @@
 """Choosing the caller ID for a call: eligibility, filter, order, and the stamp of its use."""
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
 
 from dids.selection import did_select_for_call
 from tests.factories import DidFactory
 
 NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, params=["postgresql", "sqlite"])
+def vendor(request, monkeypatch):
+    """Every test runs the PostgreSQL statement and the ORM fallback the SQLite demo uses."""
+    if request.param == "sqlite":
+        monkeypatch.setattr("dids.selection.connection", SimpleNamespace(vendor="sqlite"))
+    return request.param
 
 
 def pick(org, to="+14155550101", caller_id_filter=None, now=NOW):
