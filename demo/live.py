@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import requests
 from rich.console import Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -37,6 +38,7 @@ class Sample:
     calls_per_second: float
     carrier: dict
     events: list[dict]
+    dids: int  # the org's caller IDs
 
 
 @dataclass
@@ -68,7 +70,8 @@ class Monitor:
         for event in events_read(campaign_stream(self.campaign_id), after=self._cursor, count=500):
             self._cursor = event["id"]
             self._events.append(event)
-        return Sample(progress, now - self.started, self._rate(), carrier, list(self._events))
+        elapsed = now - self.started
+        return Sample(progress, elapsed, self._rate(), carrier, list(self._events), self.dids)
 
     def _rate(self) -> float:
         (t0, n0), (t1, n1) = self._history[0], self._history[-1]
@@ -93,7 +96,7 @@ def render(sample: Sample, *, title: str) -> Panel:
     open_ = sum(progress.prospects.get(s, 0) for s in ("queued", "dialing"))
     header = Table.grid(padding=(0, 2))
     header.add_row(
-        f"[bold]{campaign.name}[/] #{campaign.pk}",
+        f"[bold]{escape(campaign.name)}[/] #{campaign.pk}",
         f"status [bold]{campaign.status}[/]{_reason(campaign)}",
         f"{_clock(sample.elapsed)} elapsed",
         f"{total - open_:,} of {total:,} prospects done",
@@ -105,9 +108,14 @@ def render(sample: Sample, *, title: str) -> Panel:
         _limits(sample),
     )
     lower = Table.grid(padding=(0, 3))
-    lower.add_row(_caller_ids(progress), _events(sample.events))
+    lower.add_row(_caller_ids(progress, sample.dids), _events(sample.events))
     bar = ProgressBar(total=max(total, 1), completed=total - open_, width=72)
     return Panel(Group(header, bar, "", grid, "", lower), title=title, border_style="cyan")
+
+
+def _section(title: str) -> Table:
+    """A titled block of rows without borders."""
+    return Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
 
 
 def _reason(campaign) -> str:
@@ -120,7 +128,7 @@ def _clock(seconds: float) -> str:
 
 
 def _counts(title: str, counts: dict[str, int], order: list[str]) -> Table:
-    table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
+    table = _section(title)
     table.add_column(style="dim")
     table.add_column(justify="right")
     for name in [*order, *sorted(set(counts) - set(order))]:
@@ -132,9 +140,7 @@ def _counts(title: str, counts: dict[str, int], order: list[str]) -> Table:
 
 def _limits(sample: Sample) -> Table:
     active = sample.progress.active
-    table = Table(
-        title="Active calls", title_justify="left", show_header=False, box=None, pad_edge=False
-    )
+    table = _section("Active calls")
     table.add_column(style="dim")
     table.add_column(justify="right")
     table.add_column()
@@ -155,15 +161,9 @@ def _limits(sample: Sample) -> Table:
     return table
 
 
-def _caller_ids(progress: CampaignProgress) -> Table:
+def _caller_ids(progress: CampaignProgress, dids: int) -> Table:
     used = progress.calls_by_caller_id
-    table = Table(
-        title=f"Caller IDs ({len(used)} in use)",
-        title_justify="left",
-        show_header=False,
-        box=None,
-        pad_edge=False,
-    )
+    table = _section(f"Caller IDs used: {len(used)}/{dids}")
     table.add_column()
     table.add_column(justify="right")
     for number, calls in used[:TOP_CALLER_IDS]:
@@ -172,9 +172,7 @@ def _caller_ids(progress: CampaignProgress) -> Table:
 
 
 def _events(events: list[dict]) -> Table:
-    table = Table(
-        title="Recent events", title_justify="left", show_header=False, box=None, pad_edge=False
-    )
+    table = _section("Recent events")
     table.add_column(style="dim")
     table.add_column()
     table.add_column(style="dim")
@@ -244,7 +242,7 @@ def summary(monitor: Monitor, sample: Sample) -> dict:
         },
         "caller_ids": {
             "in_use": len(calls),
-            "of": monitor.dids,
+            "of": sample.dids,
             "calls_min": min(calls, default=0),
             "calls_median": statistics.median(calls) if calls else 0,
             "calls_max": max(calls, default=0),
