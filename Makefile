@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/outbound
 export REDIS_URL_TEST    ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test lint bench-import bench-webhooks install clean
+.PHONY: demo test lint bench-import bench-webhooks bench-voice install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -41,6 +41,10 @@ bench-import: install
 bench-webhooks: install
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/13} \
 	  SECRET_KEY=bench-secret $(PY) bench/webhooks.py $(BENCH_ARGS)
+
+bench-voice: install
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} \
+	  SECRET_KEY=bench-secret $(PY) bench/voice_dispatch.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,7 +1,10 @@
 """What the benchmarks share: a database of their own, set up and migrated, and Django."""
 
 import os
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -41,3 +44,42 @@ def drop_database(name: str) -> None:
     base = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
     with psycopg.connect(urlunsplit(base._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_web(port: int, *, workers: int, threads: int, env: dict) -> subprocess.Popen:
+    """gunicorn serving the project on `port` (gthread workers), once it accepts connections."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={"ALLOWED_HOSTS": "127.0.0.1,localhost", **env},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, drop_database, setup_database  # noqa: E402
+from bench.common import drop_database, free_port, setup_database, start_web  # noqa: E402
 
 BENCH_DB = "outbound_bench_webhooks"
 TOKEN = "bench-webhook-token"
@@ -36,12 +35,6 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
     env = dict(
         os.environ,
@@ -50,35 +43,7 @@ def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         LOG_LEVEL="WARNING",
     )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("gunicorn did not start")
+    return start_web(port, workers=workers, threads=threads, env=env)
 
 
 def build_callbacks(port: int, sids: list[str]) -> list[tuple[dict, str]]:

@@ -1,14 +1,15 @@
-"""Placing a campaign's calls: the last checks, the caller ID, the attempt row, the carrier.
+"""Placing a campaign's calls: the last checks, the caller IDs, the attempt rows, the carrier.
 
-For each claimed prospect, in its own short transaction: re-check the claim, the number to
-dial, suppression and the calling window (state may have changed since the claim), choose
-the caller ID, and write the `originating` attempt. Then, outside any transaction, the
-carrier is asked to place the calls of the batch concurrently and their sids are stored.
+A task carries one claimed batch. In one short transaction the batch is re-checked with a
+few set-based statements (the claim, the number to dial, suppression, the calling window:
+state may have changed since the claim), its caller IDs are chosen and its `originating`
+attempts written. Then, outside any transaction, the carrier is asked to place the calls
+concurrently, and their sids are stored together with the carrier's records of the calls.
 A redelivered task finds the attempt rows of its claim and places nothing again.
 """
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,16 +17,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns.events import event_emit
+from campaigns.events import event_emit, events_emit
 from campaigns.models import CallAttempt, Campaign
-from dids.selection import did_select_for_call
+from config.bulk import rows_update
+from dids.selection import dids_select_for_calls
 from messaging.providers import CallInfo, CallRequest, ProviderError, get_provider, retry_delay
-from messaging.services import carrier_call_record, provider_error_handle, webhook_url
+from messaging.services import carrier_calls_record, provider_error_handle, webhook_url
 from prospects import windows
-from prospects.models import Prospect, Suppression
+from prospects.models import Prospect, ProspectPhone, Suppression
 
 log = logging.getLogger(__name__)
-MAX_PARALLEL_CALLS = 16
 DEFAULT_TWIML = '<Response><Pause length="1"/></Response>'
 Status = Prospect.Status
 
@@ -41,153 +42,279 @@ def calls_place(
 ) -> dict[str, int]:
     """Place the calls of one claimed batch; returns counts by what happened."""
     campaign = Campaign.objects.select_related("organization").filter(pk=campaign_id).first()
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
     if campaign is None:
-        return counts
-    now = now or timezone.now()
-    prepared: list[Prepared] = []
-    for pid in prospect_ids:
-        what, item = _prepare(campaign, pid, claim, now)
-        counts[what] = counts.get(what, 0) + 1
-        if item is not None:
-            prepared.append(item)
+        return {}
+    prepared = _prepare(campaign, sorted(set(prospect_ids)), claim, now or timezone.now(), counts)
     if prepared:
-        # Only the carrier requests run in threads; every database write stays on this one.
-        workers = min(len(prepared), MAX_PARALLEL_CALLS)
-        with ThreadPoolExecutor(workers) as pool:
-            answers = list(pool.map(_ask_carrier, prepared))
-        for item, answer in zip(prepared, answers, strict=True):
-            what = attempt_record(item.attempt, answer)
-            counts[what] = counts.get(what, 0) + 1
-    return counts
+        # Only the carrier requests run concurrently; every database write stays on this thread.
+        answers = get_provider().originate_calls([p.request for p in prepared])
+        counts.update(attempts_record([p.attempt for p in prepared], answers))
+    return {what: n for what, n in counts.items() if n}
 
 
-def _release(pid: int, claim: str, *, when: datetime, **fields) -> int:
-    """Back to the queue (due at `when`), if the claim is still ours."""
-    return Prospect.objects.filter(pk=pid, status=Status.DIALING, locked_by=claim).update(
+def _release(pids: list[int], claim: str, *, when: datetime, **fields) -> int:
+    """Back to the queue (due at `when`), where the claim is still ours."""
+    return Prospect.objects.filter(pk__in=pids, status=Status.DIALING, locked_by=claim).update(
         status=Status.QUEUED, locked_by="", locked_at=None, next_attempt_at=when, **fields
     )
 
 
-def _finish(pid: int, claim: str, status: str, outcome: str) -> int:
-    return Prospect.objects.filter(pk=pid, status=Status.DIALING, locked_by=claim).update(
+def _finish(pids: list[int], claim: str, status: str, outcome: str) -> int:
+    return Prospect.objects.filter(pk__in=pids, status=Status.DIALING, locked_by=claim).update(
         status=status, locked_by="", locked_at=None, last_outcome=outcome
     )
 
 
-def _prepare(campaign: Campaign, pid: int, claim: str, now: datetime):
+def _prepare(
+    campaign: Campaign, pids: list[int], claim: str, now: datetime, counts: Counter
+) -> list[Prepared]:
+    """Re-check a claimed batch and write its attempts; returns the calls to place."""
     org = campaign.organization
     with transaction.atomic():
-        prospect = (
+        prospects = list(
             Prospect.objects.select_for_update()
-            .filter(pk=pid, status=Status.DIALING, locked_by=claim)
-            .first()
+            .filter(pk__in=pids, status=Status.DIALING, locked_by=claim)
+            .only("id", "attempt_count", "last_outcome", "timezone")
+            .order_by("id")
         )
-        if prospect is None:
-            return "not_claimed", None
-        if CallAttempt.objects.filter(prospect_id=pid, claim=claim).exists():
-            return "already_placed", None  # a redelivered task: reconciliation owns it
-        if campaign.status != Campaign.Status.DIALING:
-            _release(pid, claim, when=now)
-            return "campaign_not_dialing", None
-        phones = list(prospect.phones.order_by("position").values_list("e164", flat=True))
+        counts["not_claimed"] += len(pids) - len(prospects)
+        placed = set(
+            CallAttempt.objects.filter(
+                prospect_id__in=[p.id for p in prospects], claim=claim
+            ).values_list("prospect_id", flat=True)
+        )
+        counts["already_placed"] += len(placed)  # a redelivered task: reconciliation owns them
+        prospects = [p for p in prospects if p.id not in placed]
+        if not prospects:
+            return []
+        status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
+        if status != Campaign.Status.DIALING:
+            counts["campaign_not_dialing"] += _release([p.id for p in prospects], claim, when=now)
+            return []
+        numbers = _numbers_to_dial(campaign, prospects, claim, counts)
+        numbers = _drop_suppressed(campaign, numbers, claim, counts)
+        numbers = _inside_window(campaign, prospects, numbers, claim, now, counts)
+        if not numbers:
+            return []
+        pids = list(numbers)
+        dids = dids_select_for_calls(
+            org_id=org.id,
+            tos=[numbers[pid] for pid in pids],
+            caller_id_filter=campaign.caller_id_filter,
+            now=now,
+        )
+        if dids[0] is None:
+            _no_dids(campaign, pids, claim, now)
+            counts["no_dids"] += len(pids)
+            return []
+        tries = {p.id: p.attempt_count for p in prospects}
+        attempts = CallAttempt.objects.bulk_create(
+            CallAttempt(
+                organization=org,
+                campaign=campaign,
+                prospect_id=pid,
+                pool=CallAttempt.Pool.CAMPAIGN,
+                attempt_number=tries[pid],
+                claim=claim,
+                to=numbers[pid],
+                did=did,
+                from_number=did.e164,
+                machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
+                created_at=now,
+            )
+            for pid, did in zip(pids, dids, strict=True)
+        )
+        Prospect.objects.filter(pk__in=pids).update(attempt_count=F("attempt_count") + 1)
+        events_emit(
+            [
+                (
+                    "campaign.call.initiated",
+                    org.id,
+                    campaign.id,
+                    {"prospect": a.prospect_id, "to": a.to, "caller_id": a.from_number},
+                )
+                for a in attempts
+            ]
+        )
+    counts["prepared"] += len(attempts)
+    return [Prepared(attempt=a, request=_call_request(campaign, a)) for a in attempts]
+
+
+def _numbers_to_dial(
+    campaign: Campaign, prospects: list[Prospect], claim: str, counts: Counter
+) -> dict[int, str]:
+    """The number each prospect's attempt dials (by attempt count and the campaign's attempts
+    per number); prospects with every number used end exhausted, or failed when the carrier
+    refused every one of them."""
+    phones: defaultdict[int, list[str]] = defaultdict(list)
+    for pid, e164 in (
+        ProspectPhone.objects.filter(prospect_id__in=[p.id for p in prospects])
+        .order_by("prospect_id", "position")
+        .values_list("prospect_id", "e164")
+    ):
+        phones[pid].append(e164)
+    numbers, used_up = {}, []
+    for prospect in prospects:
         index = prospect.attempt_count // campaign.max_attempts_per_phone_number
-        if index >= len(phones):
-            # Every number used: failed when the carrier refused every one of them.
-            reached = CallAttempt.objects.filter(prospect_id=pid).exclude(
-                outcome=CallAttempt.Outcome.REJECTED
-            )
-            failed = phones and not reached.exists()
-            _finish(
-                pid,
-                claim,
-                Status.FAILED if failed else Status.EXHAUSTED,
-                prospect.last_outcome or "no_numbers",
-            )
-            return "exhausted", None
-        to = phones[index]
-        if Suppression.objects.filter(organization_id=org.id, e164=to).exists():
-            _finish(pid, claim, Status.CANCELLED, "dnc")
-            event_emit(
-                "campaign.prospect.dnc", org_id=org.id, campaign_id=campaign.id, prospect=pid, to=to
-            )
-            return "dnc", None
+        if index < len(phones[prospect.id]):
+            numbers[prospect.id] = phones[prospect.id][index]
+        else:
+            used_up.append(prospect)
+    if used_up:
+        reached = set(
+            CallAttempt.objects.filter(prospect_id__in=[p.id for p in used_up])
+            .exclude(outcome=CallAttempt.Outcome.REJECTED)
+            .values_list("prospect_id", flat=True)
+        )
+        ends: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+        for p in used_up:
+            refused_all = phones[p.id] and p.id not in reached
+            status = Status.FAILED if refused_all else Status.EXHAUSTED
+            ends[(status, p.last_outcome or "no_numbers")].append(p.id)
+        for (status, outcome), ids in ends.items():
+            _finish(ids, claim, status, outcome)
+        counts["exhausted"] += len(used_up)
+    return numbers
+
+
+def _drop_suppressed(
+    campaign: Campaign, numbers: dict[int, str], claim: str, counts: Counter
+) -> dict[int, str]:
+    """Prospects whose number is on the org's suppression list are cancelled."""
+    org_id = campaign.organization_id
+    suppressed = set(
+        Suppression.objects.filter(
+            organization_id=org_id, e164__in=set(numbers.values())
+        ).values_list("e164", flat=True)
+    )
+    dnc = {pid: to for pid, to in numbers.items() if to in suppressed}
+    if dnc:
+        _finish(list(dnc), claim, Status.CANCELLED, "dnc")
+        events_emit(
+            [
+                ("campaign.prospect.dnc", org_id, campaign.id, {"prospect": pid, "to": to})
+                for pid, to in dnc.items()
+            ]
+        )
+        counts["dnc"] += len(dnc)
+    return {pid: to for pid, to in numbers.items() if pid not in dnc}
+
+
+def _inside_window(
+    campaign: Campaign,
+    prospects: list[Prospect],
+    numbers: dict[int, str],
+    claim: str,
+    now: datetime,
+    counts: Counter,
+) -> dict[int, str]:
+    """Prospects outside their calling window go back to the queue until it opens."""
+    explicit = {p.id: p.timezone for p in prospects}
+    parsed = windows.parse_windows(campaign.calling_windows)
+    later: defaultdict[datetime, list[int]] = defaultdict(list)
+    for pid, to in numbers.items():
         verdict = windows.check(
             to,
             now,
             channel="voice",
             policy=campaign.calling_policy,
-            windows=windows.parse_windows(campaign.calling_windows),
-            explicit_tz=prospect.timezone,
+            windows=parsed,
+            explicit_tz=explicit[pid],
         )
         if not verdict.allowed:
-            when = verdict.next_allowed_at or now + timedelta(hours=1)
-            _release(pid, claim, when=when)
-            return "outside_window", None
-        did = did_select_for_call(
-            org_id=org.id, to=to, caller_id_filter=campaign.caller_id_filter, now=now
-        )
-        if did is None:
-            _release(pid, claim, when=now)
-            paused = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.DIALING).update(
-                status=Campaign.Status.PAUSED, pause_reason="no_dids", updated_at=now
-            )
-            if paused:
-                event_emit("campaign.paused.no_dids", org_id=org.id, campaign_id=campaign.id)
-            campaign.status = Campaign.Status.PAUSED
-            return "no_dids", None
-        attempt = CallAttempt.objects.create(
-            organization=org,
-            campaign=campaign,
-            prospect_id=pid,
-            pool=CallAttempt.Pool.CAMPAIGN,
-            attempt_number=prospect.attempt_count,
-            claim=claim,
-            to=to,
-            did=did,
-            from_number=did.e164,
-            created_at=now,
-        )
-        Prospect.objects.filter(pk=pid).update(attempt_count=F("attempt_count") + 1)
+            later[verdict.next_allowed_at or now + timedelta(hours=1)].append(pid)
+    for when, ids in later.items():
+        _release(ids, claim, when=when)
+        counts["outside_window"] += len(ids)
+    waiting = {pid for ids in later.values() for pid in ids}
+    return {pid: to for pid, to in numbers.items() if pid not in waiting}
+
+
+def _no_dids(campaign: Campaign, pids: list[int], claim: str, now: datetime) -> None:
+    """No healthy caller ID left: the prospects wait, the campaign pauses until resumed."""
+    _release(pids, claim, when=now)
+    paused = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.DIALING).update(
+        status=Campaign.Status.PAUSED, pause_reason="no_dids", updated_at=now
+    )
+    if paused:
         event_emit(
-            "campaign.call.initiated",
-            org_id=org.id,
-            campaign_id=campaign.id,
-            prospect=pid,
-            to=to,
-            caller_id=did.e164,
+            "campaign.paused.no_dids", org_id=campaign.organization_id, campaign_id=campaign.id
         )
-    request = CallRequest(
+    campaign.status = Campaign.Status.PAUSED
+
+
+def _call_request(campaign: Campaign, attempt: CallAttempt) -> CallRequest:
+    return call_request(
+        to=attempt.to,
+        from_=attempt.from_number,
+        twiml=campaign.twiml,
+        machine_detection=attempt.machine_detection,
+    )
+
+
+def call_request(
+    *, to: str, from_: str, twiml: str = "", twiml_url: str = "", machine_detection: str = "Enable"
+) -> CallRequest:
+    """What the carrier is asked for: the call, our status and AMD callbacks, the TwiML."""
+    return CallRequest(
         to=to,
-        from_=did.e164,
+        from_=from_,
         status_callback=webhook_url("twilio-voice-status"),
-        twiml=campaign.twiml or DEFAULT_TWIML,
-        machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
+        twiml=twiml or DEFAULT_TWIML,
+        twiml_url=twiml_url or None,
+        machine_detection=machine_detection,
         amd_callback=webhook_url("twilio-voice-amd"),
     )
-    return "prepared", Prepared(attempt=attempt, request=request)
 
 
-def _ask_carrier(item: Prepared) -> CallInfo | ProviderError:
+def carrier_ask(request: CallRequest) -> CallInfo | ProviderError:
+    """The carrier's answer to one call request: the call, or its refusal (never raised)."""
     try:
-        return get_provider().originate_call(item.request)
+        return get_provider().originate_call(request)
     except ProviderError as error:
         return error
 
 
-def attempt_record(attempt: CallAttempt, answer: CallInfo | ProviderError) -> str:
-    """Store what the carrier answered to a written attempt: its sid, or what a refusal means."""
-    if isinstance(answer, ProviderError):
-        return _refused(attempt, answer)
-    # Both or neither: a crash between them would leave a sid whose callbacks match no call.
+def attempts_record(
+    attempts: list[CallAttempt], answers: list[CallInfo | ProviderError]
+) -> Counter[str]:
+    """Store what the carrier answered to written attempts: their sids, or what a refusal
+    means; returns counts by what happened."""
+    counts: Counter[str] = Counter()
+    calls = {}
+    for attempt, answer in zip(attempts, answers, strict=True):
+        if isinstance(answer, ProviderError) and answer.maybe_done:
+            # The call may be live: the attempt stays `originating` for reconciliation to
+            # look up at the carrier; dialing again could call the person twice.
+            log.warning("no answer from the carrier for a call to %s: %r", attempt.to, answer)
+            counts["unconfirmed"] += 1
+        elif isinstance(answer, ProviderError):
+            counts[_refused(attempt, answer)] += 1
+        else:
+            calls[attempt.pk] = (attempt, answer)
+    if not calls:
+        return counts
+    # Sid and carrier record together or neither: a crash between them would leave a sid
+    # whose callbacks match no call. (An attempt reconciliation settled meanwhile keeps its
+    # state; the carrier's record of the call is kept all the same.)
     with transaction.atomic():
-        CallAttempt.objects.filter(pk=attempt.pk, status=CallAttempt.Status.ORIGINATING).update(
-            sid=answer.sid, status=CallAttempt.Status.IN_FLIGHT
+        rows_update(
+            CallAttempt,
+            ["sid", "status"],
+            [(pk, call.sid, CallAttempt.Status.IN_FLIGHT) for pk, (_, call) in calls.items()],
+            only_if={"status": CallAttempt.Status.ORIGINATING},
         )
-        carrier_call_record(
-            org=attempt.organization, call=answer, to=attempt.to, from_number=attempt.from_number
+        carrier_calls_record(
+            [(a.organization_id, call, a.to, a.from_number) for a, call in calls.values()]
         )
-    return "placed"
+    counts["placed"] += len(calls)
+    return counts
+
+
+def attempt_record(attempt: CallAttempt, answer: CallInfo | ProviderError) -> str:
+    """Store what the carrier answered to one written attempt (see attempts_record)."""
+    return next(iter(attempts_record([attempt], [answer])))
 
 
 def _refused(attempt: CallAttempt, error: ProviderError) -> str:
@@ -198,23 +325,26 @@ def _refused(attempt: CallAttempt, error: ProviderError) -> str:
         error_code=error.code,
         ended_at=now,
     )
-    pid, claim = attempt.prospect_id, attempt.claim
-    if pid is None:
-        return "refused"
     if error.opted_out:
         provider_error_handle(org=attempt.organization, to=attempt.to, error=error)
-        _finish(pid, claim, Status.CANCELLED, "opted_out")
+    pid, claim = attempt.prospect_id, attempt.claim
+    if pid is None:  # a one-off call: its caller hears of the refusal
+        return "opted_out" if error.opted_out else "refused"
+    if error.opted_out:
+        _finish([pid], claim, Status.CANCELLED, "opted_out")
         return "opted_out"
     if error.permanent_for_number:
         # Skip this number: the next attempt goes to the prospect's next number.
         per_number = attempt.campaign.max_attempts_per_phone_number
         next_first = (attempt.attempt_number // per_number + 1) * per_number
-        _release(pid, claim, when=now, attempt_count=next_first, last_outcome=f"error_{error.code}")
+        _release(
+            [pid], claim, when=now, attempt_count=next_first, last_outcome=f"error_{error.code}"
+        )
         return "number_refused"
     # Transient (or a refusal that is not about the number): try again later; it did not count.
     delay = retry_delay(min(attempt.attempt_number, 8), base=5.0, retry_after=error.retry_after)
     _release(
-        pid,
+        [pid],
         claim,
         when=now + timedelta(seconds=delay),
         attempt_count=F("attempt_count") - 1,

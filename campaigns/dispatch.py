@@ -2,9 +2,10 @@
 
 Run by beat every second (`campaigns.dialer.dispatch_tick`), and safe with several dispatchers
 at once: on PostgreSQL one transaction-scoped advisory lock serialises the slot arithmetic
-(a second dispatcher skips the tick rather than over-allocate), and every claim is
-`FOR UPDATE SKIP LOCKED`, so no prospect is ever claimed twice. Claimed prospects leave as
-ids in attempt tasks once the tick commits, spread over the next second.
+(a second dispatcher skips the tick rather than over-allocate), a second one (`slots_lock`)
+keeps one-off calls (campaigns.calls) from taking slots while a tick counts and claims, and
+every claim is `FOR UPDATE SKIP LOCKED`, so no prospect is ever claimed twice. Claimed
+prospects leave as ids in attempt tasks once the tick commits, spread over the next second.
 """
 
 import functools
@@ -27,6 +28,7 @@ from prospects import windows
 from prospects.models import Prospect
 
 TICK_LOCK = 0x6F75_7464  # the advisory lock key of the tick ("outd")
+SLOTS_LOCK = 0x6F75_7473  # held while active calls are counted and new ones added ("outs")
 SPREAD_GROUPS = 10  # a campaign's calls of one tick go out in up to this many waves
 
 
@@ -94,6 +96,7 @@ def dispatch_tick(*, now: datetime | None = None) -> dict:
         if not _tick_lock():
             result.skipped = True
             return result.as_dict()
+        slots_lock()
         _tick(now, result)
         batches = result.batches
         if batches:
@@ -107,6 +110,16 @@ def _tick_lock() -> bool:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_try_advisory_xact_lock(%s)", [TICK_LOCK])
         return cur.fetchone()[0]
+
+
+def slots_lock() -> None:
+    """Wait for, then hold to the end of the transaction, the right to count active calls and
+    add new ones: the tick's claims and one-off calls (campaigns.calls) take it, so neither
+    counts while the other's new calls are still invisible to it."""
+    if connection.vendor != "postgresql":
+        return  # SQLite (the demo) serialises writers itself
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [SLOTS_LOCK])
 
 
 def active_calls_by_org() -> dict[int, int]:

@@ -13,7 +13,12 @@ from campaigns.validation import (
     validate_caller_id_filter,
     validate_calling_windows,
     validate_retry_outcomes,
+    validate_voicemail_drop,
 )
+
+# A person who hangs up sooner than this is a human_hangup, not connected; a campaign sets its
+# own, one-off calls use this.
+DEFAULT_HUMAN_HANGUP_SECONDS = 10
 
 
 class CampaignQuerySet(models.QuerySet):
@@ -108,13 +113,15 @@ class Campaign(models.Model):
         + ' ("voicemail" only retries when no voicemail drop is set).',
     )
     human_hangup_seconds = models.PositiveIntegerField(
-        default=10,
+        default=DEFAULT_HUMAN_HANGUP_SECONDS,
         validators=[MaxValueValidator(600)],
         help_text="A person who hangs up sooner than this is a human_hangup, not connected.",
     )
     voicemail_drop = models.TextField(
         blank=True,
-        help_text="Spoken to an answering machine after the beep; empty = hang up on machines.",
+        validators=[validate_voicemail_drop],
+        help_text="Left on an answering machine after the beep: text is spoken, an http(s) URL "
+        "(alone) is an audio file played; empty = hang up on machines.",
     )
     twiml = models.TextField(
         blank=True,
@@ -166,6 +173,18 @@ class Campaign(models.Model):
         return type(self).objects.using(using or "default").filter(pk=self.pk).delete()
 
 
+class CallAttemptQuerySet(models.QuerySet):
+    def for_org(self, org):
+        return self.filter(organization=org)
+
+    def one_off(self):
+        """Calls placed through POST /api/v1/calls/ (the `api` pool)."""
+        return self.filter(pool=CallAttempt.Pool.API)
+
+    def active(self):
+        return self.exclude(status=CallAttempt.Status.FINISHED)
+
+
 class CallAttempt(models.Model):
     """One call placed (or about to be) to one number: the campaign's record of it.
 
@@ -197,6 +216,12 @@ class CallAttempt(models.Model):
         CANCELED = "canceled"
         REJECTED = "rejected"  # the carrier refused to place it (error_code says why)
 
+    class Drop(models.TextChoices):
+        NONE = ""  # no drop asked for: none configured, no machine_end verdict
+        REQUESTED = "requested"  # claimed; the carrier is being asked (stays: answer unknown)
+        PLAYED = "played"  # the carrier took the TwiML: the message plays after the beep
+        FAILED = "failed"  # the call was over, or the carrier refused (error_code says why)
+
     organization = models.ForeignKey(
         "orgs.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -223,11 +248,20 @@ class CallAttempt(models.Model):
     sid = models.CharField(max_length=34, null=True, blank=True, unique=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ORIGINATING)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    # The AMD mode it was placed with: "Enable", "DetectMessageEnd" (a drop is set) or "".
+    machine_detection = models.CharField(max_length=16, blank=True)
     answered_by = models.CharField(max_length=32, blank=True)
     duration_seconds = models.IntegerField(null=True, blank=True)
+    # Why the carrier refused the call, or the voicemail drop.
     error_code = models.IntegerField(null=True, blank=True)
+    drop_status = models.CharField(max_length=12, choices=Drop.choices, blank=True, default="")
+    drop_requested_at = models.DateTimeField(null=True, blank=True)
+    # A one-off call's Idempotency-Key: a retried request finds this row and places nothing.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CallAttemptQuerySet.as_manager()
 
     class Meta:
         ordering = ("-created_at", "-id")
@@ -240,6 +274,24 @@ class CallAttempt(models.Model):
             ),
             # A campaign's attempts, newest first (API, admin, stats).
             models.Index(fields=["campaign", "-created_at"], name="attempt_campaign_created"),
+            # An org's one-off calls, newest first (GET /api/v1/calls/).
+            models.Index(
+                fields=["organization", "-created_at", "-id"],
+                name="attempt_one_off_created",
+                condition=Q(pool="api"),
+            ),
+            # Late AMD verdicts: calls settled as a person before their verdict came, recent
+            # first (campaigns.late_verdicts). Few rows: most verdicts come before the end.
+            models.Index(
+                fields=["ended_at"],
+                name="attempt_human_no_verdict",
+                condition=Q(
+                    status="finished",
+                    outcome__in=["human_connected", "human_hangup"],
+                    answered_by="",
+                )
+                & ~Q(machine_detection=""),
+            ),
         ]
         constraints = [
             # At most once to the carrier: one row per prospect and claim, however often the
@@ -249,9 +301,23 @@ class CallAttempt(models.Model):
                 name="attempt_once_per_prospect",
                 condition=Q(prospect__isnull=False),
             ),
+            # At most once for a retried one-off request: one row per org and key.
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                name="attempt_idempotency_key",
+                condition=~Q(idempotency_key=""),
+            ),
             models.CheckConstraint(
                 name="attempt_status_valid",
                 condition=Q(status__in=["originating", "in_flight", "finished"]),
+            ),
+            models.CheckConstraint(
+                name="attempt_drop_status_valid",
+                condition=Q(drop_status__in=["", "requested", "played", "failed"]),
+            ),
+            models.CheckConstraint(
+                name="attempt_machine_detection_valid",
+                condition=Q(machine_detection__in=["", "Enable", "DetectMessageEnd"]),
             ),
             models.CheckConstraint(
                 name="attempt_outcome_when_finished",

@@ -2,9 +2,11 @@
 
 `attempts_settle` is driven by the database, not by the order of events: it finds in-flight
 attempts whose call has a final status (as the webhook inbox applied it) and settles them,
-so running it twice, late, or from two workers changes nothing twice. The sweeps release
-claims that never produced an attempt, time out calls that never finished, and reconcile
-attempts a crash left without a sid by asking the carrier, never by dialing again.
+so running it twice, late, or from two workers changes nothing twice. A call whose AMD
+verdict trails its completion, and a voicemail drop (campaigns.voicemail) being asked for,
+are waited for a little. The sweeps release claims that never produced an attempt, time out
+calls that never finished, and reconcile attempts a crash left without a sid by asking the
+carrier, never by dialing again.
 """
 
 import logging
@@ -13,12 +15,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Subquery, Value
+from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.events import events_emit
-from campaigns.models import CallAttempt
+from campaigns.models import DEFAULT_HUMAN_HANGUP_SECONDS, CallAttempt
+from campaigns.voicemail import drops_missed
 from messaging.models import CALL_STATUS_RANK, TERMINAL_RANK, CarrierCall
 from messaging.providers import ProviderError, get_provider
 from messaging.services import carrier_call_record, inbox_reopen_unknown
@@ -26,6 +29,7 @@ from prospects.models import Prospect, ProspectPhone
 
 log = logging.getLogger(__name__)
 Outcome = CallAttempt.Outcome
+Drop = CallAttempt.Drop
 SETTLE_BATCH = 500
 
 # A prospect's status when an outcome is final for it (not retried).
@@ -38,6 +42,13 @@ FINAL_STATUS = {
     Outcome.FAILED: Prospect.Status.FAILED,
     Outcome.TIMEOUT: Prospect.Status.FAILED,
     Outcome.CANCELED: Prospect.Status.CANCELLED,
+}
+# What a voicemail event says of the drop; `requested` at settling means no answer came back.
+DROP_IN_EVENT = {
+    Drop.NONE: "none",
+    Drop.REQUESTED: "unknown",
+    Drop.PLAYED: "played",
+    Drop.FAILED: "failed",
 }
 
 
@@ -59,17 +70,30 @@ def outcome_classify(
 
 
 def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
-    """Settle in-flight attempts whose calls have finished; returns counts by outcome."""
+    """Settle in-flight attempts whose calls have finished; returns counts by outcome.
+
+    Two kinds wait (the sweep settles them once their wait is over): an answered call placed
+    with AMD whose verdict has not come yet, for DIALER_AMD_GRACE_SECONDS after its completion
+    was applied (a verdict later than that corrects the outcome: campaigns.late_verdicts);
+    and an attempt whose voicemail drop is being asked for, until the carrier answers.
+    """
     now = now or timezone.now()
+    grace = timedelta(seconds=settings.DIALER_AMD_GRACE_SECONDS)
+    drop_answer_due = now - grace - timedelta(seconds=settings.TWILIO_HTTP_TIMEOUT)
     counts: Counter[str] = Counter()
     while True:
         with transaction.atomic():
             finished = CarrierCall.objects.filter(
                 sid=OuterRef("sid"), status_rank__gte=TERMINAL_RANK
             )
+            verdict_due = CarrierCall.objects.filter(
+                sid=OuterRef("sid"), status="completed", answered_by="", ended_at__gt=now - grace
+            )
             attempts = list(
                 CallAttempt.objects.filter(status=CallAttempt.Status.IN_FLIGHT)
                 .filter(Exists(finished))
+                .exclude(Exists(verdict_due), ~Q(machine_detection=""))
+                .exclude(drop_status=Drop.REQUESTED, drop_requested_at__gt=drop_answer_due)
                 .select_related("campaign")
                 .select_for_update(skip_locked=True, of=("self",))
                 .order_by("id")[:SETTLE_BATCH]
@@ -81,7 +105,11 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
             }
             for attempt in attempts:
                 call = calls[attempt.sid]
-                threshold = attempt.campaign.human_hangup_seconds if attempt.campaign else 10
+                threshold = (
+                    attempt.campaign.human_hangup_seconds
+                    if attempt.campaign
+                    else DEFAULT_HUMAN_HANGUP_SECONDS
+                )
                 attempt.outcome = outcome_classify(
                     status=call.status,
                     answered_by=call.answered_by,
@@ -91,8 +119,10 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
                 attempt.answered_by = call.answered_by
                 attempt.duration_seconds = call.duration_seconds
                 counts[attempt.outcome] += 1
+            drops_missed(attempts, {sid: call.answered_by for sid, call in calls.items()})
             _attempts_finish(attempts, now)
             _prospects_after(attempts, now)
+            _one_off_events(attempts)
 
 
 def _attempts_finish(attempts: list[CallAttempt], now: datetime) -> None:
@@ -121,48 +151,18 @@ def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
     if not ids:
         return
     attempt_counts = dict(Prospect.objects.filter(pk__in=ids).values_list("id", "attempt_count"))
-    numbers = dict(
-        ProspectPhone.objects.filter(prospect_id__in=ids)
-        .values_list("prospect_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    numbers = phone_counts(ids)
     groups: defaultdict[tuple, list[CallAttempt]] = defaultdict(list)
     events = []
     for attempt in attempts:
         campaign = attempt.campaign
         if attempt.prospect_id not in attempt_counts or campaign is None:
             continue
-        outcome = attempt.outcome
-        retry = outcome in campaign.retry_outcomes and not (
-            outcome == Outcome.VOICEMAIL and campaign.voicemail_drop
+        status, next_at = prospect_next_state(
+            attempt, attempt_counts[attempt.prospect_id], numbers.get(attempt.prospect_id, 0), now
         )
-        next_at = None
-        if not retry:
-            status = FINAL_STATUS.get(outcome, Prospect.Status.FAILED)
-        elif attempt_counts[attempt.prospect_id] // campaign.max_attempts_per_phone_number >= (
-            numbers.get(attempt.prospect_id, 0)
-        ):
-            status = Prospect.Status.EXHAUSTED
-        else:
-            status = Prospect.Status.QUEUED
-            next_at = now + timedelta(minutes=campaign.retry_delay_minutes)
-        groups[(status, outcome, next_at)].append(attempt)
-        events.append(
-            (
-                f"campaign.call.{outcome}",
-                attempt.organization_id,
-                campaign.id,
-                {
-                    "prospect": attempt.prospect_id,
-                    "to": attempt.to,
-                    "caller_id": attempt.from_number,
-                    "answered_by": attempt.answered_by,
-                    "duration": attempt.duration_seconds,
-                    "retry": retry,
-                },
-            )
-        )
+        groups[(status, attempt.outcome, next_at)].append(attempt)
+        events.append(call_event(attempt, retry=next_at is not None))
     for (status, outcome, next_at), group in groups.items():
         fields = {"status": status, "last_outcome": outcome, "locked_by": "", "locked_at": None}
         if next_at is not None:
@@ -174,6 +174,70 @@ def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:
             pk__in=[a.prospect_id for a in group], status=Prospect.Status.DIALING
         ).filter(Exists(own_claim)).update(updated_at=now, **fields)
     events_emit(events)
+
+
+def phone_counts(prospect_ids: list[int]) -> dict[int, int]:
+    """How many numbers each prospect has (absent: none)."""
+    return dict(
+        ProspectPhone.objects.filter(prospect_id__in=prospect_ids)
+        .values_list("prospect_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def prospect_next_state(
+    attempt: CallAttempt, attempt_count: int, numbers: int, now: datetime
+) -> tuple[str, datetime | None]:
+    """The prospect's status after this attempt's outcome, and when it is due if queued.
+
+    An outcome the campaign retries comes back after its delay, or leaves the prospect
+    exhausted when every number used its attempts; a voicemail whose drop was played (or
+    may have been) is final.
+    """
+    campaign, outcome = attempt.campaign, attempt.outcome
+    dropped = outcome == Outcome.VOICEMAIL and attempt.drop_status in (Drop.PLAYED, Drop.REQUESTED)
+    if outcome not in campaign.retry_outcomes or dropped:
+        return FINAL_STATUS.get(outcome, Prospect.Status.FAILED), None
+    if attempt_count // campaign.max_attempts_per_phone_number >= numbers:
+        return Prospect.Status.EXHAUSTED, None
+    return Prospect.Status.QUEUED, now + timedelta(minutes=campaign.retry_delay_minutes)
+
+
+def call_event(attempt: CallAttempt, *, retry: bool, **extra) -> tuple:
+    """`campaign.call.<outcome>` for the live feed: who was called from which caller ID, how
+    it went, whether it comes back; a voicemail also says what became of the drop."""
+    data = {
+        "prospect": attempt.prospect_id,
+        "sid": attempt.sid,
+        "to": attempt.to,
+        "caller_id": attempt.from_number,
+        "answered_by": attempt.answered_by,
+        "duration": attempt.duration_seconds,
+        "retry": retry,
+        **extra,
+    }
+    if attempt.outcome == Outcome.VOICEMAIL:
+        data["drop"] = DROP_IN_EVENT[attempt.drop_status]
+    return (f"campaign.call.{attempt.outcome}", attempt.organization_id, attempt.campaign_id, data)
+
+
+def _one_off_events(attempts: list[CallAttempt]) -> None:
+    """Settled one-off calls (no campaign) on their org's stream: `call.<outcome>`."""
+    events_emit([one_off_event(a) for a in attempts if a.campaign_id is None])
+
+
+def one_off_event(attempt: CallAttempt, **extra) -> tuple:
+    """`call.<outcome>` of a one-off call, for its org's stream."""
+    data = {
+        "call": attempt.pk,
+        "to": attempt.to,
+        "caller_id": attempt.from_number,
+        "answered_by": attempt.answered_by,
+        "duration": attempt.duration_seconds,
+        **extra,
+    }
+    return (f"call.{attempt.outcome}", attempt.organization_id, None, data)
 
 
 # --- Sweeps -------------------------------------------------------------------------------
@@ -214,6 +278,7 @@ def attempts_time_out(*, now: datetime | None = None) -> int:
             attempt.outcome = Outcome.TIMEOUT
         _attempts_finish(attempts, now)
         _prospects_after(attempts, now)
+        _one_off_events(attempts)
     return len(attempts)
 
 

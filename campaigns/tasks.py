@@ -2,12 +2,14 @@ from celery import shared_task
 
 from campaigns.attempts import calls_place
 from campaigns.dispatch import dispatch_tick as run_dispatch_tick
+from campaigns.late_verdicts import attempts_correct_late_verdicts
 from campaigns.outcomes import (
     attempts_reconcile,
     attempts_settle,
     attempts_time_out,
     claims_release_stale,
 )
+from campaigns.voicemail import voicemail_drops
 from config.locks import skip_if_running
 
 
@@ -24,7 +26,20 @@ def place_calls(*, campaign_id: int, claim: str, prospect_ids: list[int]) -> dic
 
 @shared_task(name="campaigns.dialer.settle", acks_late=True, soft_time_limit=50, time_limit=60)
 def settle() -> dict:
-    return attempts_settle()
+    """Finished calls become outcomes; a machine verdict that came late corrects one."""
+    return {**attempts_settle(), "corrected": attempts_correct_late_verdicts()}
+
+
+@shared_task(
+    name="campaigns.dialer.drop_voicemails", acks_late=True, soft_time_limit=50, time_limit=60
+)
+def drop_voicemails() -> dict:
+    """Leave the campaign's message on machines whose greeting just ended; then settle the
+    calls whose drop could not be played (over already)."""
+    counts = voicemail_drops()
+    if counts.get("failed"):
+        settle.apply_async()
+    return counts
 
 
 @shared_task(
@@ -35,14 +50,20 @@ def release_stale_claims() -> dict:
         return {"released": claims_release_stale()} if acquired else {"skipped": 1}
 
 
+def calls_sweep() -> dict:
+    """Time out calls that never finished, reconcile attempts left without a sid, play drops
+    a lost task left unplayed, settle (also calls whose verdict was waited for in vain),
+    correct outcomes a late machine verdict contradicts."""
+    return {
+        "timed_out": attempts_time_out(),
+        "reconciled": attempts_reconcile(),
+        "dropped": voicemail_drops(),
+        "settled": attempts_settle(),
+        "corrected": attempts_correct_late_verdicts(),
+    }
+
+
 @shared_task(name="campaigns.dialer.sweep_calls", acks_late=True, soft_time_limit=50, time_limit=60)
 def sweep_calls() -> dict:
-    """Time out calls that never finished, reconcile attempts left without a sid, settle."""
     with skip_if_running("sweep_calls", ttl=60) as acquired:
-        if not acquired:
-            return {"skipped": 1}
-        return {
-            "timed_out": attempts_time_out(),
-            "reconciled": attempts_reconcile(),
-            "settled": attempts_settle(),
-        }
+        return calls_sweep() if acquired else {"skipped": 1}

@@ -1,10 +1,12 @@
-"""Shape checks for a campaign's JSON settings (calling windows, caller-ID filter)."""
+"""Shape checks for a campaign's settings (calling windows, caller-ID filter, voicemail drop)."""
 
 import re
 
 from django.core.exceptions import ValidationError
 
-# Outcomes a campaign may retry; the default retries all but voicemail-with-a-drop.
+from messaging.twiml import MAX_INLINE_TWIML, message_twiml
+
+# Outcomes a campaign may retry; voicemail is only retried when no drop was played.
 RETRYABLE_OUTCOMES = ("no_answer", "busy", "timeout", "voicemail", "failed", "human_hangup")
 DEFAULT_RETRY_OUTCOMES = ("no_answer", "busy", "timeout", "voicemail")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -52,3 +54,13 @@ def default_retry_outcomes() -> list[str]:
 def validate_retry_outcomes(value) -> None:
     if not isinstance(value, list) or any(v not in RETRYABLE_OUTCOMES for v in value):
         raise ValidationError(f"Expected a list drawn from: {', '.join(RETRYABLE_OUTCOMES)}.")
+
+
+def validate_voicemail_drop(value) -> None:
+    """The drop's TwiML must fit the carrier's inline limit once built and escaped."""
+    size = len(message_twiml(value)) if value else 0
+    if size > MAX_INLINE_TWIML:
+        raise ValidationError(
+            f"The voicemail drop makes {size} characters of TwiML; the carrier takes at most "
+            f"{MAX_INLINE_TWIML}. Shorten it, or give the URL of a recording."
+        )

@@ -151,6 +151,10 @@ EVENTS_STREAM_MAXLEN = env.int("EVENTS_STREAM_MAXLEN", default=10_000)
 PROSPECT_LOCK_TIMEOUT_SECONDS = env.int("PROSPECT_LOCK_TIMEOUT_SECONDS", default=5 * 60)
 # A call with no final status this long after it was placed ends as `timeout`.
 DIALER_CALL_TIMEOUT_SECONDS = env.int("DIALER_CALL_TIMEOUT_SECONDS", default=30 * 60)
+# How long settling waits for an answer still on its way: an answering-machine verdict that
+# trails the call's completion, or the carrier's answer to a voicemail drop (plus
+# TWILIO_HTTP_TIMEOUT). A machine verdict later than that corrects the outcome.
+DIALER_AMD_GRACE_SECONDS = env.int("DIALER_AMD_GRACE_SECONDS", default=10)
 # An attempt left `originating` (no sid) this long is reconciled with the carrier.
 DIALER_RECONCILE_AFTER_SECONDS = env.int("DIALER_RECONCILE_AFTER_SECONDS", default=120)
 # Attempts one task places (concurrently); a tick spreads a campaign's calls over the second.
@@ -174,9 +178,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Outbound platform API",
-    "DESCRIPTION": "Campaigns, prospects, caller IDs and suppression for outbound voice and SMS.",
+    "DESCRIPTION": "Campaigns, prospects, caller IDs, suppression and one-off calls for "
+    "outbound voice and SMS.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "CallStatusEnum": "campaigns.models.CallAttempt.Status",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------------

@@ -1,87 +1,75 @@
-"""Choosing the caller ID for a call: one atomic step that also stamps its use."""
+"""Choosing caller IDs for calls: one atomic step that also stamps their use."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
+from django.db import transaction
 
+from config.bulk import rows_update
 from dids.models import Did
+
+_NEVER = datetime(1970, 1, 1).astimezone()
 
 
 def _area_code(e164: str) -> str:
     return e164[2:5] if e164.startswith("+1") and len(e164) == 12 else ""
 
 
-_SELECT_SQL = """
-UPDATE dids_did SET last_call_at = %(now)s, updated_at = %(now)s
- WHERE id = (
-       SELECT id FROM dids_did
-        WHERE organization_id = %(org)s AND state = 'active' AND voice_enabled
-          AND health_score >= %(min_health)s {filters}
-        ORDER BY (area_code = %(area)s) DESC, health_score DESC, last_call_at ASC NULLS FIRST, id
-        LIMIT 1
-          FOR UPDATE {skip})
-RETURNING id
-"""
+def dids_select_for_calls(
+    *, org_id: int, tos: list[str], caller_id_filter: dict, now: datetime, e164: str = ""
+) -> list[Did | None]:
+    """The caller ID for each call to `tos` (in order), None for all when the org has no
+    healthy one left.
+
+    Active caller IDs with health at or above DIALER_MIN_DID_HEALTH, within the campaign's
+    filter (area codes, regions) or, given `e164`, that one number only; for each call the
+    same area code as the callee first, then the highest health, then the least recently
+    used. The candidates are locked while the choice is made and their `last_call_at`
+    stamped (a microsecond apart per pick, so a batch rotates through the pool), so
+    concurrent batches spread over the pool instead of piling on one number. Numbers another
+    batch is stamping are skipped; if that leaves none, wait.
+    """
+    candidates = Did.objects.filter(
+        organization_id=org_id,
+        state=Did.State.ACTIVE,
+        voice_enabled=True,
+        health_score__gte=settings.DIALER_MIN_DID_HEALTH,
+    ).order_by("id")
+    if caller_id_filter.get("area_codes"):
+        candidates = candidates.filter(area_code__in=list(caller_id_filter["area_codes"]))
+    if caller_id_filter.get("regions"):
+        candidates = candidates.filter(region__in=[r.upper() for r in caller_id_filter["regions"]])
+    if e164:
+        candidates = candidates.filter(e164=e164)
+    with transaction.atomic(savepoint=False):  # inside a batch's transaction: no savepoint
+        dids = list(candidates.select_for_update(skip_locked=True)) or list(
+            candidates.select_for_update()
+        )
+        if not dids:
+            return [None] * len(tos)
+        chosen: list[Did | None] = []
+        for i, to in enumerate(tos):
+            area = _area_code(to)
+            did = min(
+                dids,
+                key=lambda d: (
+                    d.area_code != area,
+                    -d.health_score,
+                    d.last_call_at or _NEVER,
+                    d.id,
+                ),
+            )
+            did.last_call_at = did.updated_at = now + timedelta(microseconds=i)
+            chosen.append(did)
+        stamped = {d.pk: (d.pk, d.last_call_at, d.updated_at) for d in chosen}
+        rows_update(Did, ["last_call_at", "updated_at"], list(stamped.values()))
+    return chosen
 
 
 def did_select_for_call(
-    *, org_id: int, to: str, caller_id_filter: dict, now: datetime
+    *, org_id: int, to: str, caller_id_filter: dict, now: datetime, e164: str = ""
 ) -> Did | None:
-    """The caller ID for a call to `to`, or None when the org has no healthy one left.
-
-    Active caller IDs with health at or above DIALER_MIN_DID_HEALTH, within the campaign's
-    filter (area codes, regions); the same area code as the callee first, then the highest
-    health, then the least recently used. Choosing it and stamping `last_call_at` are one
-    statement, so concurrent attempts spread over the pool instead of piling on one number.
-    """
-    params = {
-        "now": now,
-        "org": org_id,
-        "min_health": settings.DIALER_MIN_DID_HEALTH,
-        "area": _area_code(to),
-    }
-    filters = ""
-    if caller_id_filter.get("area_codes"):
-        filters += " AND area_code = ANY(%(area_codes)s)"
-        params["area_codes"] = list(caller_id_filter["area_codes"])
-    if caller_id_filter.get("regions"):
-        filters += " AND region = ANY(%(regions)s)"
-        params["regions"] = [r.upper() for r in caller_id_filter["regions"]]
-    if connection.vendor != "postgresql":
-        return _select_portable(params, caller_id_filter)
-    with transaction.atomic(), connection.cursor() as cur:
-        # Skip numbers another attempt is stamping right now; if that leaves none, wait.
-        for skip in ("SKIP LOCKED", ""):
-            cur.execute(_SELECT_SQL.format(filters=filters, skip=skip), params)
-            row = cur.fetchone()
-            if row:
-                return Did.objects.get(pk=row[0])
-    return None
-
-
-def _select_portable(params: dict, caller_id_filter: dict) -> Did | None:
-    """The same choice for SQLite (the demo), whose single writer makes it atomic; ordered in
-    SQL, so a call loads one caller ID, not the org's every one."""
-    candidates = Did.objects.filter(
-        organization_id=params["org"],
-        state=Did.State.ACTIVE,
-        voice_enabled=True,
-        health_score__gte=params["min_health"],
-    )
-    if caller_id_filter.get("area_codes"):
-        candidates = candidates.filter(area_code__in=params["area_codes"])
-    if caller_id_filter.get("regions"):
-        candidates = candidates.filter(region__in=params["regions"])
-    did = candidates.order_by(
-        Case(When(area_code=params["area"], then=Value(0)), default=Value(1)),
-        "-health_score",
-        F("last_call_at").asc(nulls_first=True),
-        "id",
-    ).first()
-    if did is None:
-        return None
-    Did.objects.filter(pk=did.pk).update(last_call_at=params["now"], updated_at=params["now"])
-    did.last_call_at = params["now"]
-    return did
+    """The caller ID for one call to `to` (see dids_select_for_calls)."""
+    return dids_select_for_calls(
+        org_id=org_id, tos=[to], caller_id_filter=caller_id_filter, now=now, e164=e164
+    )[0]

@@ -60,6 +60,25 @@ def carrier_call_record(*, org, call: CallInfo, to: str, from_number: str) -> Ca
     return row
 
 
+def carrier_calls_record(calls: list[tuple[int, CallInfo, str, str]]) -> None:
+    """Record calls the carrier accepted, given as (org id, call, to, from); one statement.
+    A sid already recorded (reconciliation got there first) is left as it is."""
+    CarrierCall.objects.bulk_create(
+        [
+            CarrierCall(
+                organization_id=org_id,
+                sid=call.sid,
+                to=to,
+                from_number=from_number,
+                status=call.status,
+                status_rank=CALL_STATUS_RANK.get(call.status, 0),
+            )
+            for org_id, call, to, from_number in calls
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def carrier_message_record(
     *, org, message: MessageInfo, to: str, from_number: str
 ) -> CarrierMessage:

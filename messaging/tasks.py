@@ -23,7 +23,8 @@ def apply_inbox() -> dict:
     if totals.get("deferred"):
         apply_inbox.apply_async(countdown=DEFER_SECONDS)
     if totals.get("applied"):
-        from campaigns.tasks import settle
+        from campaigns.tasks import drop_voicemails, settle
 
+        drop_voicemails.apply_async()  # machines whose greeting just ended get the message
         settle.apply_async()  # the calls that just finished become outcomes
     return totals

@@ -112,6 +112,8 @@ class Scope(models.TextChoices):
     SUPPRESSION_MANAGE = "suppression:manage"
     CONCURRENCY_READ = "concurrency:read"
     CONCURRENCY_MANAGE = "concurrency:manage"
+    CALLS_READ = "calls:read"
+    CALLS_MANAGE = "calls:manage"  # place one-off calls
     EVENTS_READ = "events:read"
 
 

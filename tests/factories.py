@@ -1,6 +1,6 @@
 import factory
 
-from campaigns.models import Campaign
+from campaigns.models import CallAttempt, Campaign
 from dids.models import Did
 from orgs.models import ALL_SCOPES, Organization
 from orgs.services import api_key_create
@@ -61,6 +61,20 @@ class DidFactory(factory.django.DjangoModelFactory):
     e164 = factory.Sequence(lambda n: f"+1415666{n % 10000:04d}")
     area_code = "415"
     region = "US"
+
+
+class OneOffCallFactory(factory.django.DjangoModelFactory):
+    """A call placed through POST /api/v1/calls/, in flight unless told otherwise."""
+
+    class Meta:
+        model = CallAttempt
+
+    organization = factory.SubFactory(OrganizationFactory)
+    pool = CallAttempt.Pool.API
+    to = factory.Sequence(lambda n: f"+1800555{n % 10000:04d}")
+    from_number = "+14156660001"
+    status = CallAttempt.Status.IN_FLIGHT
+    sid = factory.Sequence(lambda n: f"CA{n:032x}")
 
 
 def make_key(org, scopes=ALL_SCOPES) -> str:

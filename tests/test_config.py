@@ -64,11 +64,13 @@ def test_schema_documents_the_api(db):
         "/api/v1/suppressions/{id}/",
         "/api/v1/suppressions/import/",
         "/api/v1/campaign/concurrency-settings",
+        "/api/v1/calls/",
+        "/api/v1/calls/{id}/",
     ):
         assert path in paths, path
     assert not any(p.startswith("/api/v1/campaign/concurrency-settings/") for p in paths)
     operation_ids = {op["operationId"] for item in paths.values() for op in item.values()}
-    assert {"campaigns_prospects_import", "suppressions_import"} <= operation_ids
+    assert {"campaigns_prospects_import", "suppressions_import", "calls_create"} <= operation_ids
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
 
 

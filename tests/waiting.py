@@ -1,8 +1,11 @@
 """Waiting for something another thread or process does, bounded, with a useful failure."""
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from django.db import connection
 
 
 def eventually(
@@ -28,3 +31,36 @@ def eventually(
             said = what() if callable(what) else what
             raise AssertionError(f"{said or check} not reached within {timeout} s{tails}")
         time.sleep(interval)
+
+
+def in_thread(
+    fn: Callable[[], Any], outcome: dict, key: str, barrier: threading.Barrier | None = None
+) -> threading.Thread:
+    """Run `fn` in a thread with its own database connection (after `barrier`, if given);
+    `outcome[key]` gets what it returned or raised."""
+
+    def run():
+        try:
+            if barrier is not None:
+                barrier.wait(10)
+            outcome[key] = fn()
+        except Exception as exc:  # reported to the test
+            outcome[key] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def waiting_on_a_lock(*, query_prefix: str = "", wait_event: str = "") -> bool:
+    """Whether another session of this database waits on a lock: for a statement starting
+    with `query_prefix`, or of kind `wait_event` (`advisory`, `tuple`, ...)."""
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query LIKE %s AND wait_event LIKE %s"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [query_prefix + "%", wait_event or "%"])
+        return cur.fetchone()[0] > 0

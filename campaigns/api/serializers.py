@@ -1,7 +1,11 @@
+from urllib.parse import urlsplit
+
 from rest_framework import serializers
 
-from campaigns.models import Campaign
+from campaigns.models import CallAttempt, Campaign
 from orgs.models import CONCURRENCY_LIMIT_MAX, CONCURRENCY_LIMIT_MIN
+from prospects import windows
+from prospects.phones import normalize_one
 
 
 class CampaignSerializer(serializers.ModelSerializer):
@@ -67,3 +71,152 @@ class ImportResultSerializer(serializers.Serializer):
 
 class ImportFileSerializer(serializers.Serializer):
     file = serializers.FileField()
+
+
+class _BlankAsNull:
+    """Shows an empty value as null: "not known (yet)"."""
+
+    def to_representation(self, value):
+        return None if value == "" else super().to_representation(value)
+
+
+class _NullableChoiceField(_BlankAsNull, serializers.ChoiceField):
+    pass
+
+
+class _NullableCharField(_BlankAsNull, serializers.CharField):
+    pass
+
+
+class CallSerializer(serializers.ModelSerializer):
+    """A one-off call: `outcome` is null until the carrier's callbacks settle it."""
+
+    caller_id = serializers.CharField(source="from_number", read_only=True)
+    outcome = _NullableChoiceField(
+        choices=CallAttempt.Outcome.choices[1:], allow_null=True, read_only=True
+    )
+    answered_by = _NullableCharField(allow_null=True, read_only=True)
+
+    class Meta:
+        model = CallAttempt
+        fields = (
+            "id",
+            "sid",
+            "to",
+            "caller_id",
+            "status",
+            "outcome",
+            "answered_by",
+            "duration_seconds",
+            "error_code",
+            "created_at",
+            "ended_at",
+        )
+        read_only_fields = fields
+
+
+class CallCreateSerializer(serializers.Serializer):
+    to = serializers.CharField(
+        max_length=32,
+        help_text="The number to call: E.164, or national in the organization's default region.",
+    )
+    caller_id = serializers.CharField(
+        max_length=32,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="One of the organization's active voice caller IDs; omitted, one is chosen "
+        "as for campaigns (same area code, then health, then least recently used).",
+    )
+    twiml_url = serializers.URLField(
+        max_length=2000,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="An http(s) URL the carrier fetches the call's TwiML from when it connects.",
+    )
+    twiml = serializers.CharField(
+        max_length=4000,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Inline TwiML, instead of a URL.",
+    )
+    calling_policy = serializers.ChoiceField(
+        choices=Campaign.CallingPolicy.choices, default=Campaign.CallingPolicy.FEDERAL
+    )
+    timezone = serializers.CharField(
+        source="recipient_timezone",
+        max_length=64,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The recipient's IANA time zone, if known: it is added to the zones the "
+        "number may ring in, and every one of them must be inside the calling window.",
+    )
+    idempotency_key = serializers.CharField(
+        max_length=255,
+        required=False,
+        default="",
+        help_text="Or the Idempotency-Key header: a request retried with the same key gets "
+        "the first call back and places none.",
+    )
+
+    def _e164(self, value: str) -> str:
+        number = normalize_one(value, region=self.context["organization"].default_region)
+        if number is None:
+            raise serializers.ValidationError("Not a valid phone number.")
+        return number.e164
+
+    def validate_to(self, value: str) -> str:
+        return self._e164(value)
+
+    def validate_caller_id(self, value: str) -> str:
+        return self._e164(value) if value else ""
+
+    def validate_twiml_url(self, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https"):
+            raise serializers.ValidationError("Must be an http or https URL.")
+        if "_" in (parts.hostname or ""):
+            raise serializers.ValidationError("The carrier refuses host names with underscores.")
+        return value
+
+    def validate_timezone(self, value: str) -> str:
+        if value and not windows.is_zone(value):
+            raise serializers.ValidationError("Not an IANA time zone.")
+        return value
+
+    def validate(self, attrs):
+        if attrs["twiml_url"] and attrs["twiml"]:
+            raise serializers.ValidationError({"twiml": ["Give twiml_url or twiml, not both."]})
+        if not (attrs["twiml_url"] or attrs["twiml"]):
+            raise serializers.ValidationError({"twiml_url": ["Give twiml_url or twiml."]})
+        header = self.context.get("idempotency_key_header", "")
+        if len(header) > 255:
+            raise serializers.ValidationError(
+                {"idempotency_key": ["The Idempotency-Key header is over 255 characters."]}
+            )
+        if header and attrs["idempotency_key"] and header != attrs["idempotency_key"]:
+            raise serializers.ValidationError(
+                {"idempotency_key": ["Differs from the Idempotency-Key header."]}
+            )
+        attrs["idempotency_key"] = attrs["idempotency_key"] or header
+        return attrs
+
+
+class CallErrorSerializer(serializers.Serializer):
+    """A call refused (422, 429) or not placed by the carrier (422, 502): see `code`."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    next_allowed_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="outside_calling_window: when it opens."
+    )
+    reason = serializers.CharField(required=False, help_text="outside_calling_window: why.")
+    carrier_code = serializers.IntegerField(
+        required=False, allow_null=True, help_text="carrier_*: the carrier's error code."
+    )
+    call = CallSerializer(required=False, help_text="carrier_*: the call, finished `rejected`.")

@@ -1,10 +1,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api.views import CampaignViewSet, ConcurrencySettingsView
+from campaigns.api.views import CallViewSet, CampaignViewSet, ConcurrencySettingsView
 
 router = SimpleRouter(trailing_slash="/?")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("calls", CallViewSet, basename="call")
 
 urlpatterns = [
     path(

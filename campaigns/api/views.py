@@ -1,22 +1,27 @@
 from collections.abc import Callable
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from campaigns.api.filters import CampaignFilter
+from campaigns.api.filters import CallFilter, CampaignFilter
 from campaigns.api.serializers import (
+    CallCreateSerializer,
+    CallErrorSerializer,
+    CallSerializer,
     CampaignSerializer,
     ConcurrencySettingsSerializer,
     ImportFileSerializer,
     ImportResultSerializer,
     TransitionErrorSerializer,
 )
-from campaigns.models import Campaign
+from campaigns.calls import CallNotPlaced, call_place
+from campaigns.models import CallAttempt, Campaign
 from campaigns.services import (
     InvalidTransition,
     campaign_cancel,
@@ -24,7 +29,8 @@ from campaigns.services import (
     campaign_resume,
     campaign_start,
 )
-from orgs.api.base import ApiKeyRateThrottle, TenantModelViewSet
+from orgs.api.base import ApiKeyRateThrottle, TenantModelViewSet, TenantViewSet
+from orgs.api.pagination import CreatedCursorPagination
 from orgs.models import Scope
 from orgs.services import org_set_concurrency_limit
 from prospects.importing import ImportFileError, prospects_import
@@ -136,3 +142,60 @@ class ConcurrencySettingsView(APIView):
             org=request.auth.organization, limit=serializer.validated_data["concurrency_limit"]
         )
         return Response({"concurrency_limit": org.concurrency_limit})
+
+
+class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """One-off calls on the `api` pool: placed now, settled by the carrier's callbacks."""
+
+    queryset = CallAttempt.objects.one_off()
+    serializer_class = CallSerializer
+    filterset_class = CallFilter
+    pagination_class = CreatedCursorPagination
+    read_scopes = (Scope.CALLS_READ, Scope.CALLS_MANAGE)
+    write_scopes = (Scope.CALLS_MANAGE,)
+
+    @extend_schema(
+        operation_id="calls_create",
+        request=CallCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="A retried request with the same key gets the first call (200).",
+            )
+        ],
+        responses={
+            201: CallSerializer,
+            200: CallSerializer,
+            422: CallErrorSerializer,
+            429: CallErrorSerializer,
+            502: CallErrorSerializer,
+        },
+    )
+    def create(self, request):
+        """Place a call now: 201 with the call once the carrier accepted it.
+
+        Refused with nothing changed: 422 `suppressed`, `outside_calling_window` (with
+        `next_allowed_at`), `no_healthy_caller_id`, `idempotency_key_reused`; 429
+        `org_concurrency_limit`, `api_pool_full`, `global_concurrency_limit` (with
+        Retry-After). Not placed by the carrier, the call finished `rejected`: 422
+        `carrier_rejected` (the number), else 502 `carrier_error`, with `carrier_code` and
+        the call.
+        """
+        serializer = CallCreateSerializer(
+            data=request.data,
+            context={
+                **self.get_serializer_context(),
+                "idempotency_key_header": request.headers.get("Idempotency-Key", "").strip(),
+            },
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            call, created = call_place(org=self.organization, **serializer.validated_data)
+        except CallNotPlaced as exc:
+            exc.extra["call"] = CallSerializer(exc.attempt).data
+            raise
+        if created:
+            return Response(CallSerializer(call).data, status=status.HTTP_201_CREATED)
+        return Response(CallSerializer(call).data, headers={"Idempotent-Replayed": "true"})

@@ -1,6 +1,9 @@
 """The carrier boundary. `get_provider()` returns the configured provider (one per process)."""
 
 import functools
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -19,6 +22,7 @@ __all__ = (
     "MessageInfo",
     "Provider",
     "ProviderError",
+    "carrier_each",
     "get_provider",
     "retry_delay",
 )
@@ -34,3 +38,26 @@ def get_provider() -> Provider:
         base_url=settings.TWILIO_API_BASE_URL,
         timeout=settings.TWILIO_HTTP_TIMEOUT,
     )
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def carrier_each(
+    request: Callable[[T], R], items: Sequence[T], *, parallel: int = 16
+) -> list[R | ProviderError]:
+    """`request(item)` for every item, up to `parallel` at once, in the items' order; a
+    ProviderError takes its item's place instead of being raised. Only the carrier requests
+    run in threads: keep database work out of `request`."""
+
+    def one(item: T) -> R | ProviderError:
+        try:
+            return request(item)
+        except ProviderError as error:
+            return error
+
+    if not items:
+        return []
+    with ThreadPoolExecutor(min(len(items), parallel)) as pool:
+        return list(pool.map(one, items))

@@ -17,6 +17,7 @@ class CallRequest:
     from_: str
     status_callback: str
     twiml: str = '<Response><Pause length="1"/></Response>'
+    twiml_url: str | None = None  # fetched by the carrier when the call connects; wins over twiml
     machine_detection: str | None = "Enable"  # "Enable", "DetectMessageEnd" or None
     amd_callback: str | None = None
     timeout_seconds: int = 30
@@ -49,6 +50,9 @@ class ProviderError(Exception):
     transient: safe to retry later with backoff and jitter (429/20429, 5xx, timeouts).
     permanent_for_number: this number will never work (invalid, unreachable, landline).
     opted_out: the recipient opted out of this sender; add them to the suppression list.
+    maybe_done: the request reached the carrier and no answer came back (a read timeout, a
+    connection dropped mid-answer): it may have been carried out, so it must be looked up
+    (reconciliation), never simply repeated.
     """
 
     def __init__(
@@ -58,8 +62,10 @@ class ProviderError(Exception):
         code: int | None = None,
         http_status: int | None = None,
         retry_after: float | None = None,
+        maybe_done: bool = False,
     ):
         super().__init__(message)
+        self.maybe_done = maybe_done
         self.code = code
         self.http_status = http_status
         self.retry_after = retry_after
@@ -106,6 +112,10 @@ def retry_delay(
 class Provider(Protocol):
     def originate_call(self, request: CallRequest) -> CallInfo: ...
 
+    def originate_calls(self, requests: list[CallRequest]) -> list[CallInfo | ProviderError]:
+        """Many calls at once; each answer or refusal (never raised), in order."""
+        ...
+
     def send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> MessageInfo: ...
 
     def fetch_call(self, sid: str) -> CallInfo: ...
@@ -122,3 +132,8 @@ class Provider(Protocol):
     ) -> list[CallInfo]: ...
 
     def hangup_call(self, sid: str) -> CallInfo: ...
+
+    def update_call_twiml(self, sid: str, twiml: str) -> CallInfo:
+        """Replace what a live call plays; the carrier refuses a call that is not in progress
+        (Twilio: 400/21220)."""
+        ...

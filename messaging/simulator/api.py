@@ -96,6 +96,9 @@ class TwilioApi:
         try:
             low, high = self.rt.scenario.api_latency_ms
             if high > 0:
+                # The request is in: like the real API, it is carried out even when the
+                # client stops waiting for the answer.
+                await request.read()
                 await asyncio.sleep(random.uniform(low, high) / 1000.0)
             return await handler(request)
         finally:
@@ -157,10 +160,17 @@ class TwilioApi:
         return json_response(call_json(self._call(request)))
 
     async def update_call(self, request: web.Request) -> web.Response:
+        """`Status` ends the call; otherwise `Twiml` or `Url` redirect it, if it is live."""
         call = self._call(request)
-        status = params.update_status(await request.post())
+        form = await request.post()
+        status = params.update_status(form)
+        twiml, url = params.update_redirect(form)
         if status is not None:
             self.calls.hang_up(call, status)
+        elif twiml or url:
+            if call.status != "in-progress":
+                raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
+            self.calls.redirect(call, twiml=twiml, url=url)
         return json_response(call_json(call))
 
     async def list_notifications(self, request: web.Request) -> web.Response:

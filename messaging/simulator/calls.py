@@ -9,6 +9,9 @@ The CPS queue is a token bucket per account at the scenario's `cps` (contract §
 default); a create that finds more than 24 h of calls already queued is refused with 22005.
 A call to an invalid number fails without ringing and logs error 13224; async AMD without its
 callback logs warning 21262. Both go to the call's Notifications (Twilio's call log).
+
+An update with `Twiml` or `Url` replaces what a live call plays (a voicemail drop, a
+transfer): the call plays the new document and then ends `completed`.
 """
 
 import asyncio
@@ -22,6 +25,7 @@ from messaging.simulator.resources import account_path
 from messaging.simulator.runtime import Runtime
 from messaging.simulator.state import CallRecord, Notification
 from messaging.simulator.timing import Pacer, Steps
+from messaging.simulator.twiml import DOCUMENT_PARSE_FAILURE, URL_SECONDS, play_seconds
 
 TERMINAL = frozenset({"completed", "busy", "no-answer", "canceled", "failed"})
 QUEUE_LIMIT_SECONDS = 86_400.0  # 24 h of calls at the account's CPS, then 22005
@@ -41,6 +45,7 @@ class CallEngine:
         self.rt = rt
         self.pacer = Pacer()
         self.steps = Steps()
+        self._late_verdicts: dict[str, asyncio.TimerHandle] = {}  # by call sid
 
     def queue_full(self, account_sid: str) -> bool:
         """More than 24 h of calls already wait at the account's CPS (86,400 at 1 CPS)."""
@@ -73,9 +78,46 @@ class CallEngine:
             self.rt.stats.calls_queued -= 1
         self._end(call, "canceled")
 
+    def redirect(self, call: CallRecord, *, twiml: str | None, url: str | None) -> None:
+        """Replace an in-progress call's TwiML (`Url` wins over `Twiml`): it plays, then the
+        call ends `completed`. An async AMD verdict still due is sent if it comes first."""
+        now = self.rt.now()
+        try:
+            play_s = URL_SECONDS if url else play_seconds(twiml or "")
+        except ValueError:
+            self._log(call, ERROR, *DOCUMENT_PARSE_FAILURE)  # Twilio hangs up on it
+            play_s = 0.0
+        self.rt.stats.twiml_updates += 1
+        self.rt.store.twiml_updates.append(
+            {
+                "sid": call.sid,
+                "to": call.to,
+                "from": call.from_,
+                "twiml": None if url else twiml,
+                "url": url,
+                "at": rfc2822(now),
+            }
+        )
+        elapsed = self._elapsed(call)
+        call.talk_s, call.updated = elapsed + play_s, now
+        self.steps.cancel(call)
+        verdict_due = (
+            call.options.amd_mode
+            and call.options.async_amd
+            and not call.answered_by
+            and call.sid not in self._late_verdicts  # detection done: only the verdict is late
+        )
+        if verdict_due and call.plan.amd_s < call.talk_s:
+            self._after(call, call.plan.amd_s - elapsed, self._amd_verdict)
+        else:
+            self._after(call, play_s, self._end, "completed")
+
     def reset(self) -> None:
         self.steps.reset()
         self.pacer.reset()
+        for handle in self._late_verdicts.values():
+            handle.cancel()
+        self._late_verdicts.clear()
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -118,11 +160,25 @@ class CallEngine:
         self._after(call, plan.talk_s, self._end, "completed")
 
     def _amd_verdict(self, call: CallRecord) -> None:
+        """Detection is done; the verdict is reached now, or `amd_verdict_delay_ms` (real
+        time) later: past the call's end, `completed` goes without `AnsweredBy` and the
+        verdict's callback comes after it, as Twilio's can."""
+        low, high = self.rt.scenario.amd_verdict_delay_ms
+        delay = self.rt.delivery_rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
+        if delay > 0 and call.options.amd_callback:
+            loop = asyncio.get_running_loop()
+            self._late_verdicts[call.sid] = loop.call_later(delay, self._reach_verdict, call)
+        else:
+            self._reach_verdict(call)
+        self._after(call, self._talk_s(call) - call.plan.amd_s, self._end, "completed")
+
+    def _reach_verdict(self, call: CallRecord) -> None:
+        self._late_verdicts.pop(call.sid, None)
         call.answered_by = call.plan.verdict
         options = call.options
         if not options.amd_callback:
             self._log(call, WARNING, *NO_AMD_CALLBACK)  # the verdict has nowhere to go
-        elif call.answered_by:
+        elif call.answered_by and not self.rt.dropping_callbacks():
             params = {
                 "CallSid": call.sid,
                 "AccountSid": call.account_sid,
@@ -137,7 +193,6 @@ class CallEngine:
                 params=params,
             )
             self.rt.send_now(call.sid, callback)
-        self._after(call, call.plan.talk_s - call.plan.amd_s, self._end, "completed")
 
     def _end(self, call: CallRecord, status: str) -> None:
         was_live = call.start_time is not None
@@ -172,13 +227,23 @@ class CallEngine:
 
     def _talked(self, call: CallRecord) -> int:
         """Simulated seconds between the answer and now (the plan's, if not hung up early)."""
-        planned = call.plan.talk_s
-        scale = self.rt.scenario.time_scale
         if call.answered_at is None:
             return 0
-        if scale <= 0:
-            return round(planned)
-        return round(min(planned, (self.rt.now() - call.answered_at) / scale))
+        if self.rt.scenario.time_scale <= 0:
+            return round(self._talk_s(call))
+        return round(min(self._talk_s(call), self._elapsed(call)))
+
+    @staticmethod
+    def _talk_s(call: CallRecord) -> float:
+        """How long the answered call lasts: the plan's, or as its TwiML update made it."""
+        return call.plan.talk_s if call.talk_s is None else call.talk_s
+
+    def _elapsed(self, call: CallRecord) -> float:
+        """Simulated seconds since the answer (0 at `time_scale` 0: nothing is ever live)."""
+        scale = self.rt.scenario.time_scale
+        if call.answered_at is None or scale <= 0:
+            return 0.0
+        return (self.rt.now() - call.answered_at) / scale
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -209,6 +274,8 @@ class CallEngine:
             **(extra or {}),
         }
         call.sequence += 1
+        if self.rt.dropping_callbacks():
+            return
         callback = self.rt.sign(
             kind="call-status",
             account_sid=call.account_sid,

@@ -1,4 +1,5 @@
-"""The simulator's own routes under `/_sim/`: scenario, stats, reset, inbound texts, replies.
+"""The simulator's own routes under `/_sim/`: scenario, stats, reset, inbound texts, replies,
+TwiML updates.
 
 They take no auth: the simulator listens on loopback by default and is a test double.
 """
@@ -32,6 +33,7 @@ class Control:
             web.post("/_sim/reset", self.reset),
             web.post("/_sim/inbound", self.inbound),
             web.get("/_sim/replies", self.replies),
+            web.get("/_sim/twiml-updates", self.twiml_updates),
         ]
 
     async def health(self, request: web.Request) -> web.Response:
@@ -89,6 +91,10 @@ class Control:
 
     async def replies(self, request: web.Request) -> web.Response:
         return web.json_response({"replies": list(self.rt.store.replies)})
+
+    async def twiml_updates(self, request: web.Request) -> web.Response:
+        """The TwiML (or Url) live calls were updated with, oldest first (the last 1,000)."""
+        return web.json_response({"twiml_updates": list(self.rt.store.twiml_updates)})
 
 
 async def _fields(request: web.Request) -> dict[str, Any]:

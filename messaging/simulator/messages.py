@@ -92,7 +92,7 @@ class MessageEngine:
     def _emit(
         self, message: MessageRecord, extra: dict[str, str] | None = None, *, final: bool = False
     ) -> None:
-        if not message.status_callback:
+        if not message.status_callback or self.rt.dropping_callbacks():
             return
         params = {
             "MessageSid": message.sid,

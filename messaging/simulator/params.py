@@ -148,6 +148,14 @@ def update_status(form: Form) -> str | None:
     return status
 
 
+def update_redirect(form: Form) -> tuple[str | None, str | None]:
+    """(Twiml, Url) of an update; `Url` wins when both are given (contract §1.1)."""
+    url = callback_url(form, "Url", code=21205)
+    method(form, "Method")
+    twiml = text(form, "Twiml") or None
+    return (None, url) if url else (twiml, None)
+
+
 def call_filter(query: Form) -> CallFilter:
     start = _time_bound(query, "StartTime")
     end = _time_bound(query, "EndTime")

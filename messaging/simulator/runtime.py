@@ -35,6 +35,14 @@ class Runtime:
     def now() -> float:
         return time.time()
 
+    def dropping_callbacks(self) -> bool:
+        """True, counting one dropped, when the scenario delivers no status or AMD callbacks:
+        the caller then builds and signs none."""
+        if self.scenario.deliver_callbacks:
+            return False
+        self.stats.callbacks_dropped += 1
+        return True
+
     def sign(
         self, *, kind: str, account_sid: str, url: str, method: str, params: dict[str, str]
     ) -> Callback:

@@ -3,7 +3,8 @@
 A scenario is plain JSON (a file given to `--scenario`, or `PUT /_sim/scenario`). Every key is
 optional; an absent key takes its default below, an unknown key or a bad value is refused with
 a message naming it. Simulated durations are in seconds and are multiplied by `time_scale`
-before they become real time; `cps`, `mps`, `api_latency_ms` and the callback timings are real.
+before they become real time; `cps`, `mps`, `api_latency_ms` and the callback timings (also
+`amd_verdict_delay_ms`, which can make an async AMD verdict come after `completed`) are real.
 Rates default to the contract's (§6): 1 call per second per account, and per sender 1, 3 or
 100 segments per second for a long code, toll-free number or short code.
 """
@@ -68,10 +69,12 @@ class Scenario:
     landlines: tuple[str, ...] = ()
     spam_from: Mapping[str, float] = field(default_factory=dict)
     callback_delay_ms: Range = (0.0, 0.0)
+    amd_verdict_delay_ms: Range = (0.0, 0.0)
     callback_retries: int = 0
     callback_retry_backoff_ms: float = 250.0
     out_of_order: bool = False
     duplicate_callbacks: bool = False
+    deliver_callbacks: bool = True
     inbound_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -272,9 +275,11 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "landlines": _landlines,
     "spam_from": _penalties,
     "callback_delay_ms": _range,
+    "amd_verdict_delay_ms": _range,
     "callback_retries": _count,
     "callback_retry_backoff_ms": _number,
     "out_of_order": _flag,
     "duplicate_callbacks": _flag,
+    "deliver_callbacks": _flag,
     "inbound_url": _url,
 }

@@ -1,5 +1,5 @@
 """What the carrier remembers: calls (with their call log) and messages by sid, opted-out
-pairs, auto-replies."""
+pairs, auto-replies, the TwiML that live calls were updated with."""
 
 import asyncio
 from collections import deque
@@ -12,6 +12,7 @@ from messaging.simulator.draw import CallPlan, MessagePlan
 
 MAX_RECORDS = 200_000  # per kind; the oldest are forgotten first (fetch then answers 20404)
 MAX_REPLIES = 1_000
+MAX_TWIML_UPDATES = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class CallRecord:
     end_time: float | None = None
     duration: int | None = None
     answered_by: str | None = None
+    talk_s: float | None = None  # answered seconds once an update replaced its TwiML
     sequence: int = 0  # callbacks emitted so far: the next SequenceNumber
     timer: asyncio.TimerHandle | None = None
     held: list[Callback] = field(default_factory=list)  # out_of_order: sent at the end
@@ -145,6 +147,7 @@ class Store:
         self.messages: dict[str, MessageRecord] = {}
         self.opt_outs: set[tuple[str, str]] = set()  # (recipient, sender)
         self.replies: deque[dict[str, Any]] = deque(maxlen=MAX_REPLIES)
+        self.twiml_updates: deque[dict[str, Any]] = deque(maxlen=MAX_TWIML_UPDATES)
         self._index = 0
 
     def _next_index(self) -> int:

@@ -56,6 +56,7 @@ class Stats:
     calls: Traffic = field(default_factory=Traffic)
     messages: Traffic = field(default_factory=Traffic)
     calls_queued: int = 0
+    twiml_updates: int = 0  # live calls whose TwiML an update replaced
     concurrent: Gauge = field(default_factory=Gauge)
     concurrent_by_account: defaultdict[str, Gauge] = field(
         default_factory=lambda: defaultdict(Gauge)
@@ -65,6 +66,7 @@ class Stats:
     callbacks_sent: int = 0
     callbacks_failed: int = 0
     callbacks_retried: int = 0
+    callbacks_dropped: int = 0
     callbacks_by_kind: Counter[str] = field(default_factory=Counter)
     inbound: Counter[str] = field(default_factory=Counter)
     notifications: Counter[str] = field(default_factory=Counter)  # call-log entries by code
@@ -93,6 +95,7 @@ class Stats:
             "calls": {
                 **self.calls.to_dict(limit),
                 "queued": self.calls_queued,
+                "twiml_updates": self.twiml_updates,
                 "concurrent": self.concurrent.to_dict(),
                 "concurrent_by_account": {
                     account: g.to_dict() for account, g in self.concurrent_by_account.items()
@@ -105,6 +108,7 @@ class Stats:
                 "sent": self.callbacks_sent,
                 "failed": self.callbacks_failed,
                 "retried": self.callbacks_retried,
+                "dropped": self.callbacks_dropped,
                 "by_kind": dict(self.callbacks_by_kind),
             },
             "inbound": dict(self.inbound),

@@ -1,19 +1,31 @@
 """A carrier for engine tests: the simulator in a background thread, the provider pointed at
-it. Callbacks go nowhere here (tests/e2e runs the whole loop); tests set call states through
-the inbox's own model instead."""
+it. Its callbacks go nowhere unless a test asks for `callbacks` (then they reach the live web
+tier's inbox and `work_until` does what the workers do with them); otherwise tests set call
+states through the inbox's own model. A dialing campaign and helpers to tick and place."""
 
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
+from campaigns.attempts import calls_place
+from campaigns.dispatch import dispatch_tick
 from campaigns.events import campaign_stream, org_stream
-from campaigns.models import Campaign
+from campaigns.late_verdicts import attempts_correct_late_verdicts
+from campaigns.models import CallAttempt, Campaign
+from campaigns.outcomes import attempts_settle
+from campaigns.voicemail import voicemail_drops
+from config.celery import app as celery_app
 from config.redis import get_redis
 from messaging.providers import get_provider
+from messaging.services import inbox_apply_batch
 from messaging.simulator import SimulatorServer
 from prospects.importing import prospects_import
+from prospects.models import Prospect
 from tests.carrier import sim_scenario
+from tests.factories import CampaignFactory, DidFactory
+from tests.waiting import eventually
 
 ACCOUNT, TOKEN = "AC" + "d4" * 16, "engine-test-token"
 
@@ -36,6 +48,11 @@ class Carrier:
     def stats(self) -> dict:
         return requests.get(f"{self.base_url}/_sim/stats", timeout=5).json()
 
+    def twiml_updates(self) -> list[dict]:
+        return requests.get(f"{self.base_url}/_sim/twiml-updates", timeout=5).json()[
+            "twiml_updates"
+        ]
+
 
 @pytest.fixture
 def carrier(_engine_simulator, settings):
@@ -54,6 +71,74 @@ def import_rows(campaign, *rows: str, header: str = "phone,phone2,timezone") -> 
     """Prospects through the real import, so their zones are what production stores."""
     data = "\n".join([header, *rows]) + "\n"
     return prospects_import(campaign=campaign, fileobj=io.BytesIO(data.encode()))
+
+
+@pytest.fixture
+def callbacks(carrier, live_server, settings):
+    """The carrier's signed callbacks reach the live web tier and wait in its inbox."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.WEBHOOK_URL_MODE = "public"
+    yield
+    celery_app.control.purge()  # the inbox tasks the webhooks enqueued: no worker runs here
+
+
+def work_until(check, *, timeout: float = 15.0, what: str | None = None):
+    """Do what the workers do with arriving callbacks (apply the inbox, play voicemail drops,
+    settle, correct late verdicts) until `check()` holds; returns what it returned."""
+
+    def step():
+        inbox_apply_batch()
+        voicemail_drops()
+        attempts_settle()
+        attempts_correct_late_verdicts()
+        return check()
+
+    return eventually(step, timeout=timeout, interval=0.02, what=what or check.__doc__)
+
+
+# A Wednesday: 10:00 in Los Angeles, 13:00 in New York.
+NOON = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def dialing(org):
+    """A dialing voice campaign of `org` with one caller ID, +14156660001."""
+    org.concurrency_limit = 50
+    org.save()
+    campaign = CampaignFactory(
+        organization=org,
+        status="dialing",
+        calls_per_second=5,
+        started_at=NOON,
+        pacing_tokens=5,
+        pacing_at=NOON,
+    )
+    DidFactory(organization=org, e164="+14156660001", area_code="415")
+    return campaign
+
+
+def import_due(campaign, *rows):
+    """Import, then make the new prospects due at NOON (imports stamp the real time)."""
+    result = import_rows(campaign, *rows)
+    Prospect.objects.filter(campaign=campaign).update(next_attempt_at=NOON - timedelta(hours=1))
+    return result
+
+
+def tick(now=NOON, **kw):
+    return dispatch_tick(now=now, **kw)
+
+
+def place(campaign, now=NOON):
+    """Place the calls of every claim the campaign's prospects hold, as the attempt tasks do."""
+    by_claim: dict[str, list[int]] = {}
+    for p in Prospect.objects.filter(campaign=campaign, status=Prospect.Status.DIALING):
+        by_claim.setdefault(p.locked_by, []).append(p.id)
+    counts: dict[str, int] = {}
+    for claim, ids in by_claim.items():
+        placed = calls_place(campaign_id=campaign.id, claim=claim, prospect_ids=ids, now=now)
+        for k, v in placed.items():
+            counts[k] = counts.get(k, 0) + v
+    return counts
 
 
 S = Campaign.Status
@@ -77,15 +162,38 @@ def put_in(campaign: Campaign, status: str, reason: str = "") -> Campaign:
     return campaign
 
 
-@pytest.fixture
-def empty_streams(campaign, other_campaign):
-    """The event streams of both orgs' campaigns, empty before and after the test."""
-    keys = [
-        campaign_stream(campaign.pk),
-        campaign_stream(other_campaign.pk),
-        org_stream(campaign.organization_id),
-        org_stream(other_campaign.organization_id),
-    ]
+def _empty_streams(*campaigns):
+    """The event streams of the campaigns and their orgs, empty before and after the test."""
+    keys = [k for c in campaigns for k in (campaign_stream(c.pk), org_stream(c.organization_id))]
     get_redis().delete(*keys)
     yield
     get_redis().delete(*keys)
+
+
+@pytest.fixture
+def empty_streams(campaign, other_campaign):
+    yield from _empty_streams(campaign, other_campaign)
+
+
+@pytest.fixture
+def dialing_streams(dialing, other_campaign):
+    """The streams of `dialing`, the other org's campaign and both orgs, empty to start with."""
+    yield from _empty_streams(dialing, other_campaign)
+
+
+def dial(campaign, *numbers: str) -> list:
+    """Import `numbers` as prospects, claim and place them; their attempts, oldest first."""
+    import_due(campaign, *[f"{n},," for n in numbers])
+    tick()
+    assert place(campaign)["placed"] == len(numbers)
+    return list(CallAttempt.objects.filter(campaign=campaign).order_by("id"))
+
+
+def settled(attempt):
+    """A `work_until` check: the attempt has its outcome."""
+
+    def check():
+        return CallAttempt.objects.filter(pk=attempt.pk, status="finished").first()
+
+    check.__doc__ = f"attempt {attempt.pk} settled"
+    return check

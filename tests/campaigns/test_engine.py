@@ -1,12 +1,11 @@
 """The voice engine against PostgreSQL and the simulated carrier: the tick's claims, the
 attempt's last checks, outcomes, retries and rotation, completion, and the sweeps."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from campaigns.attempts import calls_place
-from campaigns.dispatch import dispatch_tick
 from campaigns.models import CallAttempt, Campaign
 from campaigns.outcomes import (
     attempts_reconcile,
@@ -15,60 +14,19 @@ from campaigns.outcomes import (
     claims_release_stale,
 )
 from messaging.models import CarrierCall
+from messaging.providers import get_provider
 from prospects.models import Prospect, Suppression
-from tests.campaigns.conftest import import_rows as _import_rows
-from tests.factories import CampaignFactory, DidFactory
+from tests.campaigns.conftest import NOON, place, tick
+from tests.campaigns.conftest import import_due as import_rows
+from tests.waiting import eventually
 
-# A Wednesday: 10:00 in Los Angeles, 13:00 in New York.
-NOON = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 S = Prospect.Status
-
-
-@pytest.fixture
-def dialing(org):
-    org.concurrency_limit = 50
-    org.save()
-    campaign = CampaignFactory(
-        organization=org,
-        status="dialing",
-        calls_per_second=5,
-        started_at=NOON,
-        pacing_tokens=5,
-        pacing_at=NOON,
-    )
-    DidFactory(organization=org, e164="+14156660001", area_code="415")
-    return campaign
-
-
-def import_rows(campaign, *rows):
-    """Import, then make the new prospects due at NOON (imports stamp the real time)."""
-    result = _import_rows(campaign, *rows)
-    Prospect.objects.filter(campaign=campaign).update(next_attempt_at=NOON - timedelta(hours=1))
-    return result
-
-
-def tick(now=NOON, **kw):
-    return dispatch_tick(now=now, **kw)
 
 
 def claimed_ids(campaign):
     return list(
         Prospect.objects.filter(campaign=campaign, status=S.DIALING).values_list("id", flat=True)
     )
-
-
-def place(campaign, carrier=None, now=NOON):
-    prospects = Prospect.objects.filter(campaign=campaign, status=S.DIALING)
-    by_claim = {}
-    for p in prospects:
-        by_claim.setdefault(p.locked_by, []).append(p.id)
-    counts = {}
-    for claim, ids in by_claim.items():
-        for k, v in calls_place(
-            campaign_id=campaign.id, claim=claim, prospect_ids=ids, now=now
-        ).items():
-            counts[k] = counts.get(k, 0) + v
-    return counts
 
 
 def finish(attempt, status, *, answered_by="", duration=0):
@@ -200,14 +158,47 @@ def test_each_outcome_sets_the_prospect(
     assert attempts_settle(now=NOON) == {}  # settling twice changes nothing
 
 
-def test_voicemail_with_a_drop_is_final(dialing, carrier):
-    Campaign.objects.filter(pk=dialing.pk).update(voicemail_drop="Hi, call us back.")
-    import_rows(dialing, "4155550101,,")
+def machine_reached_with_a_drop(campaign, drop_status):
+    """A call of a campaign with a drop, ended after a machine_end verdict, its drop in
+    `drop_status` (requested at NOON)."""
+    Campaign.objects.filter(pk=campaign.pk).update(voicemail_drop="Hi, call us back.")
+    import_rows(campaign, "4155550101,,")
     tick()
-    place(dialing)
-    finish(CallAttempt.objects.get(), "completed", answered_by="machine_end_beep", duration=30)
-    attempts_settle(now=NOON)
-    assert Prospect.objects.get().status == S.VOICEMAIL
+    place(campaign)
+    attempt = CallAttempt.objects.get()
+    CallAttempt.objects.filter(pk=attempt.pk).update(
+        drop_status=drop_status, drop_requested_at=NOON
+    )
+    finish(attempt, "completed", answered_by="machine_end_beep", duration=30)
+    return attempt
+
+
+@pytest.mark.parametrize(
+    ("drop_before", "drop_after", "prospect_status"),
+    [
+        ("played", "played", S.VOICEMAIL),
+        ("requested", "requested", S.VOICEMAIL),  # no answer came back: maybe left, not again
+        ("", "failed", S.QUEUED),  # the call ended before the drop was asked for
+        ("failed", "failed", S.QUEUED),  # the carrier refused it
+    ],
+)
+def test_voicemail_is_final_only_when_the_drop_may_have_played(
+    dialing, carrier, drop_before, drop_after, prospect_status
+):
+    attempt = machine_reached_with_a_drop(dialing, drop_before)
+    assert attempt.machine_detection == "DetectMessageEnd"
+    attempts_settle(now=NOON + timedelta(minutes=5))
+    attempt.refresh_from_db()
+    assert (attempt.outcome, attempt.drop_status) == ("voicemail", drop_after)
+    assert Prospect.objects.get().status == prospect_status
+
+
+def test_settling_waits_for_the_answer_to_a_drop_request(dialing, carrier, settings):
+    machine_reached_with_a_drop(dialing, "requested")
+    wait = settings.DIALER_AMD_GRACE_SECONDS + settings.TWILIO_HTTP_TIMEOUT
+
+    assert attempts_settle(now=NOON + timedelta(seconds=wait - 1)) == {}
+    assert attempts_settle(now=NOON + timedelta(seconds=wait + 1)) == {"voicemail": 1}
 
 
 def test_the_campaign_completes_when_nothing_is_queued_or_in_flight(dialing, carrier):
@@ -265,3 +256,25 @@ def test_an_attempt_the_carrier_never_saw_goes_back_to_the_queue(dialing, carrie
     assert attempts_reconcile(now=NOON + timedelta(minutes=5)) == {"never_placed": 1}
     p.refresh_from_db()
     assert (p.status, p.attempt_count, p.last_outcome) == (S.QUEUED, 0, "never_placed")
+
+
+def test_a_call_whose_answer_was_lost_is_looked_up_never_dialed_again(dialing, carrier, settings):
+    import_rows(dialing, "4155550101,,")
+    tick()
+    carrier.scenario(api_latency_ms=[600, 600])  # the carrier answers after we stop waiting
+    settings.TWILIO_HTTP_TIMEOUT = 0.2
+    get_provider.cache_clear()
+
+    assert place(dialing) == {"prepared": 1, "unconfirmed": 1}
+    attempt = CallAttempt.objects.get()
+    assert (attempt.status, attempt.sid) == ("originating", None)
+    assert Prospect.objects.get().status == S.DIALING  # still claimed: not requeued
+    late = NOON + timedelta(hours=1)
+    assert claims_release_stale(now=late) == 0
+    eventually(lambda: carrier.stats()["calls"]["created"] == 1, what="the call at the carrier")
+
+    carrier.scenario()
+    assert attempts_reconcile(now=late) == {"found": 1}
+    attempt.refresh_from_db()
+    assert attempt.status == "in_flight" and attempt.sid
+    assert carrier.stats()["calls"]["created"] == 1  # looked up, not dialed again

@@ -4,7 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from campaigns.events import campaign_stream, events_read, org_stream
@@ -19,7 +19,7 @@ from campaigns.services import (
 from prospects.models import Prospect
 from tests.campaigns.conftest import VALID_TRANSITIONS, put_in
 from tests.factories import make_prospect
-from tests.waiting import eventually
+from tests.waiting import eventually, in_thread, waiting_on_a_lock
 
 S = Campaign.Status
 pytestmark = pytest.mark.usefixtures("empty_streams")
@@ -248,22 +248,6 @@ def test_a_rolled_back_transition_appends_nothing(campaign, django_capture_on_co
 # --- Concurrency ---------------------------------------------------------------------------
 
 
-def _in_thread(fn, outcome: dict, key: str, barrier=None):
-    def run():
-        try:
-            if barrier is not None:
-                barrier.wait(10)
-            outcome[key] = fn()
-        except Exception as exc:  # reported to the test
-            outcome[key] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
 @pytest.mark.django_db(transaction=True)
 def test_of_several_simultaneous_starts_exactly_one_wins(campaign):
     n = 6
@@ -271,7 +255,7 @@ def test_of_several_simultaneous_starts_exactly_one_wins(campaign):
     outcome: dict = {}
 
     threads = [
-        _in_thread(
+        in_thread(
             lambda: campaign_start(campaign=Campaign.objects.get(pk=campaign.pk)),
             outcome,
             str(i),
@@ -304,15 +288,18 @@ def test_a_transition_waiting_on_another_sees_its_result_not_the_status_it_read(
             release.wait(10)
         return result
 
-    first = _in_thread(first_pause, outcome, "first")
+    first = in_thread(first_pause, outcome, "first")
     second = None
     try:
         assert holding.wait(10)
         # Read while the first pause is uncommitted: this instance still says "dialing".
         stale = Campaign.objects.get(pk=campaign.pk)
         assert stale.status == "dialing"
-        second = _in_thread(lambda: campaign_pause(campaign=stale), outcome, "second")
-        eventually(_update_waiting_on_a_lock, what="the second pause waiting on the row lock")
+        second = in_thread(lambda: campaign_pause(campaign=stale), outcome, "second")
+        eventually(
+            lambda: waiting_on_a_lock(query_prefix='UPDATE "campaigns_campaign"'),
+            what="the second pause waiting on the row lock",
+        )
     finally:
         release.set()
         first.join(20)
@@ -322,13 +309,3 @@ def test_a_transition_waiting_on_another_sees_its_result_not_the_status_it_read(
     assert isinstance(outcome["first"], Campaign), outcome
     assert isinstance(outcome["second"], InvalidTransition), outcome
     assert outcome["second"].status == "paused"
-
-
-def _update_waiting_on_a_lock() -> bool:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND query LIKE %s",
-            ['UPDATE "campaigns_campaign"%'],
-        )
-        return cur.fetchone()[0] > 0

@@ -1,9 +1,6 @@
 """Choosing the caller ID for a call: eligibility, filter, order, and the stamp of its use."""
 
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
-
-import pytest
 
 from dids.selection import did_select_for_call
 from tests.factories import DidFactory
@@ -11,17 +8,9 @@ from tests.factories import DidFactory
 NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True, params=["postgresql", "sqlite"])
-def vendor(request, monkeypatch):
-    """Every test runs the PostgreSQL statement and the ORM fallback the SQLite demo uses."""
-    if request.param == "sqlite":
-        monkeypatch.setattr("dids.selection.connection", SimpleNamespace(vendor="sqlite"))
-    return request.param
-
-
-def pick(org, to="+14155550101", caller_id_filter=None, now=NOW):
+def pick(org, to="+14155550101", caller_id_filter=None, now=NOW, e164=""):
     did = did_select_for_call(
-        org_id=org.id, to=to, caller_id_filter=caller_id_filter or {}, now=now
+        org_id=org.id, to=to, caller_id_filter=caller_id_filter or {}, now=now, e164=e164
     )
     return did.e164 if did else None
 
@@ -67,3 +56,14 @@ def test_choosing_stamps_last_call_at(org):
     pick(org)
     did.refresh_from_db()
     assert did.last_call_at == NOW
+
+
+def test_a_named_caller_id_is_used_only_when_it_is_eligible(org, other_org):
+    DidFactory(organization=org, e164="+14155550001", area_code="415")
+    DidFactory(organization=org, e164="+12125550001", area_code="212", last_call_at=NOW)
+    DidFactory(organization=org, e164="+12125550002", area_code="212", health_score=0.5)
+    DidFactory(organization=other_org, e164="+13125550001", area_code="312")
+
+    assert pick(org, e164="+12125550001") == "+12125550001"  # not the same-area one
+    assert pick(org, e164="+12125550002") is None  # unhealthy
+    assert pick(org, e164="+13125550001") is None  # another org's

@@ -9,17 +9,26 @@ from dataclasses import dataclass
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from campaigns.models import Campaign
+from campaigns.models import CallAttempt, Campaign
 from dids.models import Did
 from orgs.models import ALL_SCOPES, Organization
 from prospects.models import Prospect, Suppression
-from tests.factories import CampaignFactory, DidFactory, SuppressionFactory, make_prospect
+from tests.factories import (
+    CampaignFactory,
+    DidFactory,
+    OneOffCallFactory,
+    SuppressionFactory,
+    make_prospect,
+)
 
 C_READ, C_MANAGE = "campaigns:read", "campaigns:manage"
 P_READ, P_MANAGE = "prospects:read", "prospects:manage"
 D_READ, D_MANAGE = "dids:read", "dids:manage"
 S_READ, S_MANAGE = "suppression:read", "suppression:manage"
 CC_READ, CC_MANAGE = "concurrency:read", "concurrency:manage"
+CALLS_READ, CALLS_MANAGE = "calls:read", "calls:manage"
+# Placing a call, answered without the carrier: a retry of the call make_objects() made.
+RETRIED_CALL = {"to": "+18005550101", "twiml": "<Response/>", "idempotency_key": "scope-table"}
 
 
 def csv_upload():
@@ -77,6 +86,9 @@ ENDPOINTS = [
         200,
         {"concurrency_limit": 25},
     ),
+    Endpoint("get", "/api/v1/calls/", (CALLS_READ, CALLS_MANAGE), 200),
+    Endpoint("get", "/api/v1/calls/{call}/", (CALLS_READ, CALLS_MANAGE), 200),
+    Endpoint("post", "/api/v1/calls/", (CALLS_MANAGE,), 200, RETRIED_CALL),
 ]
 
 
@@ -88,6 +100,10 @@ def make_objects(org) -> dict:
         "prospect": make_prospect(campaign, "+14155550101").pk,
         "did": DidFactory(organization=org).pk,
         "suppression": SuppressionFactory(organization=org).pk,
+        "call": (
+            CallAttempt.objects.filter(organization=org, idempotency_key="scope-table").first()
+            or OneOffCallFactory(organization=org, to="+18005550101", idempotency_key="scope-table")
+        ).pk,
     }
 
 
@@ -105,6 +121,7 @@ def state(org) -> dict:
         "prospects": list(Prospect.objects.values_list("id", flat=True)),
         "dids": list(Did.objects.values_list("id", "friendly_name", "voice_enabled")),
         "suppressions": list(Suppression.objects.values_list("id", "reason")),
+        "calls": list(CallAttempt.objects.values_list("id", "status")),
         "limit": Organization.objects.get(pk=org.pk).concurrency_limit,
     }
 

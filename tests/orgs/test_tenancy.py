@@ -3,10 +3,10 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from campaigns.models import Campaign
+from campaigns.models import CallAttempt, Campaign
 from dids.models import Did
 from prospects.models import Prospect, ProspectPhone, Suppression
-from tests.factories import DidFactory, SuppressionFactory, make_prospect
+from tests.factories import DidFactory, OneOffCallFactory, SuppressionFactory, make_prospect
 
 
 @pytest.fixture
@@ -18,6 +18,7 @@ def theirs(other_campaign):
         "prospect": make_prospect(other_campaign, "+14155550101").pk,
         "did": DidFactory(organization=other_org).pk,
         "suppression": SuppressionFactory(organization=other_org).pk,
+        "call": OneOffCallFactory(organization=other_org).pk,
     }
 
 
@@ -29,6 +30,7 @@ def ours(campaign):
         "prospect": make_prospect(campaign, "+14155550102").pk,
         "did": DidFactory(organization=org).pk,
         "suppression": SuppressionFactory(organization=org).pk,
+        "call": OneOffCallFactory(organization=org).pk,
     }
 
 
@@ -39,6 +41,7 @@ def snapshot() -> dict:
         "phones": list(ProspectPhone.objects.order_by("id").values("id", "e164")),
         "dids": list(Did.objects.order_by("id").values()),
         "suppressions": list(Suppression.objects.order_by("id").values()),
+        "calls": list(CallAttempt.objects.order_by("id").values()),
     }
 
 
@@ -57,6 +60,7 @@ BY_ID = [
     ("put", "/api/v1/suppressions/{suppression}/", {"reason": "stop"}),
     ("patch", "/api/v1/suppressions/{suppression}/", {"reason": "stop"}),
     ("delete", "/api/v1/suppressions/{suppression}/", None),
+    ("get", "/api/v1/calls/{call}/", None),
 ]
 
 
@@ -87,6 +91,7 @@ def test_importing_into_another_orgs_campaign_is_not_found(api, theirs):
         ("/api/v1/prospects/", "prospect"),
         ("/api/v1/dids/", "did"),
         ("/api/v1/suppressions/", "suppression"),
+        ("/api/v1/calls/", "call"),
     ],
 )
 def test_lists_show_only_the_callers_rows(api, other_api, ours, theirs, path, kind):

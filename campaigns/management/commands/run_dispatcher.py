@@ -10,12 +10,8 @@ import time
 from django.core.management.base import BaseCommand
 
 from campaigns.dispatch import dispatch_tick
-from campaigns.outcomes import (
-    attempts_reconcile,
-    attempts_settle,
-    attempts_time_out,
-    claims_release_stale,
-)
+from campaigns.outcomes import claims_release_stale
+from campaigns.tasks import calls_sweep
 
 
 class Command(BaseCommand):
@@ -41,12 +37,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"tick {result}")
             if started - last_sweep >= sweep_every:
                 last_sweep = started
-                swept = {
-                    "released": claims_release_stale(),
-                    "timed_out": attempts_time_out(),
-                    "reconciled": attempts_reconcile(),
-                    "settled": attempts_settle(),
-                }
+                swept = {"released": claims_release_stale(), **calls_sweep()}
                 self.stdout.write(f"sweep {swept}")
             self.stdout.flush()
             time.sleep(max(0.0, interval - (time.monotonic() - started)))

@@ -130,21 +130,93 @@ def test_over_24_hours_of_queued_calls_are_refused_with_22005(sim, client):
     assert sim.stats()["rejections"] == {"22005": 2}
 
 
-def test_completed_hangs_up_a_live_call_but_canceled_does_not(sim, client):
-    sim.scenario(
-        time_scale=0.01,
-        ring_seconds=[0, 0],
-        call_durations={"human": [1000, 1000]},
-        to_suffix={"0102": "human"},
-    )
+LIVE = {  # a person who stays on the line for 1000 simulated seconds (10 s real)
+    "time_scale": 0.01,
+    "ring_seconds": [0, 0],
+    "call_durations": {"human": [1000, 1000]},
+    "to_suffix": {"0102": "human"},
+}
+DROP = "<Response><Say>Hi, this is Acme &amp; Co. Call us back.</Say><Hangup/></Response>"
+
+
+def live_call(sim, client):
+    sim.scenario(**LIVE)
     sid = place(client).sid
     eventually(lambda: client.calls(sid).fetch().status == "in-progress")
+    return sid
+
+
+def test_completed_hangs_up_a_live_call_but_canceled_does_not(sim, client):
+    sid = live_call(sim, client)
 
     assert client.calls(sid).update(status="canceled").status == "in-progress"
     ended = client.calls(sid).update(status="completed")
 
     assert ended.status == "completed"
     assert int(ended.duration) < 1000
+
+
+def test_twiml_replaces_what_a_live_call_plays_then_it_completes(sim, client):
+    sid = live_call(sim, client)
+
+    updated = client.calls(sid).update(twiml=DROP)
+
+    assert updated.status == "in-progress"
+    (update,) = requests.get(f"{sim.base_url}/_sim/twiml-updates", timeout=5).json()[
+        "twiml_updates"
+    ]
+    assert (update["sid"], update["to"], update["from"]) == (sid, PERSON, DID)
+    assert (update["twiml"], update["url"]) == (DROP, None)
+    assert RFC2822.match(update["at"])
+    assert sim.stats()["calls"]["twiml_updates"] == 1
+    # Nine words take a few simulated seconds, far less than the person's planned 1000.
+    ended = eventually(lambda: (c := client.calls(sid).fetch()).status == "completed" and c)
+    assert int(ended.duration) < 100
+    assert sim.stats()["calls"]["by_status"] == {"completed": 1}
+
+
+def test_a_url_wins_over_twiml_and_is_recorded(sim, client):
+    sid = live_call(sim, client)
+
+    client.calls(sid).update(url="https://example.test/drop.xml", twiml=DROP)
+
+    update = requests.get(f"{sim.base_url}/_sim/twiml-updates", timeout=5).json()
+    assert [(u["twiml"], u["url"]) for u in update["twiml_updates"]] == [
+        (None, "https://example.test/drop.xml")
+    ]
+    assert eventually(lambda: client.calls(sid).fetch().status == "completed")
+
+
+def test_a_document_that_does_not_parse_is_logged_12100_and_ends_the_call(sim, client):
+    sid = live_call(sim, client)
+
+    client.calls(sid).update(twiml="<Response><Say>unclosed</Response>")
+
+    assert eventually(lambda: client.calls(sid).fetch().status == "completed")
+    (note,) = client.calls(sid).notifications.list()
+    assert (note.error_code, note.log) == ("12100", "0")
+
+
+@pytest.mark.parametrize("state", ["completed", "ringing"])
+def test_updating_a_call_that_is_not_in_progress_is_refused_with_21220(sim, client, state):
+    if state == "completed":
+        sid = place(client).sid  # time_scale 0: over as soon as it is placed
+        assert client.calls(sid).fetch().status in ("completed", "busy", "no-answer", "failed")
+    else:
+        sim.scenario(time_scale=1, ring_seconds=[30, 30])
+        sid = place(client).sid
+        eventually(lambda: client.calls(sid).fetch().status == "ringing")
+    response = raw_post(sim, f"Calls/{sid}.json", {"Twiml": DROP})
+    with pytest.raises(TwilioRestException) as caught:
+        client.calls(sid).update(twiml=DROP)
+
+    assert response.status_code == 400 and set(response.json()) == ERROR_KEYS
+    assert response.json()["code"] == 21220
+    assert (caught.value.status, caught.value.code) == (400, 21220)
+    assert sim.stats()["calls"]["twiml_updates"] == 0
+    assert sim.stats()["rejections"] == {"21220": 2}
+    updates = requests.get(f"{sim.base_url}/_sim/twiml-updates", timeout=5).json()
+    assert updates == {"twiml_updates": []}
 
 
 def test_create_and_fetch_message(sim, client):

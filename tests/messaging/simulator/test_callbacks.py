@@ -29,6 +29,19 @@ def statuses(received, key="CallStatus"):
     return [r.params[key] for r in received]
 
 
+def place_with_async_amd(client, receiver, mode="DetectMessageEnd", **kwargs):
+    """A call to +14155550002 whose AMD verdict goes to the receiver's /voice/amd."""
+    return place(
+        client,
+        receiver,
+        "+14155550002",
+        machine_detection=mode,
+        async_amd="true",
+        async_amd_status_callback=receiver.url("/voice/amd"),
+        **kwargs,
+    )
+
+
 def test_call_callbacks_arrive_in_lifecycle_order_and_signed(sim, receiver, client):
     sim.scenario(to_suffix={"0002": "human"})
     sid = place(client, receiver, "+14155550002", path="/voice/status?campaign=42").sid
@@ -151,14 +164,7 @@ def test_async_amd_without_its_callback_logs_warning_21262(sim, receiver, client
 )
 def test_async_amd_verdict_is_posted(sim, receiver, client, mode, outcome, verdicts):
     sim.scenario(to_suffix={"0002": outcome})
-    sid = place(
-        client,
-        receiver,
-        "+14155550002",
-        machine_detection=mode,
-        async_amd="true",
-        async_amd_status_callback=receiver.url("/voice/amd"),
-    ).sid
+    sid = place_with_async_amd(client, receiver, mode).sid
 
     (amd,) = receiver.wait("/voice/amd", 1)
     terminal = receiver.wait("/voice/status", 4)[-1]
@@ -171,17 +177,45 @@ def test_async_amd_verdict_is_posted(sim, receiver, client, mode, outcome, verdi
     assert client.calls(sid).fetch().answered_by == amd.params["AnsweredBy"]
 
 
+def test_an_update_plays_its_twiml_and_an_amd_verdict_still_due_comes_first(sim, receiver, client):
+    sim.scenario(
+        time_scale=0.01,
+        ring_seconds=[0, 0],
+        call_durations={"machine": [1000, 1000]},
+        amd_detection_ms=[20_000, 20_000],  # 0.2 s real: the update comes before the verdict
+        to_suffix={"0002": "machine"},
+    )
+    sid = place_with_async_amd(client, receiver).sid
+    receiver.wait("/voice/status", 3)  # answered
+    message = " ".join(["word"] * 100)  # 40 simulated seconds of speech
+    client.calls(sid).update(twiml=f"<Response><Say>{message}</Say><Hangup/></Response>")
+
+    (amd,) = receiver.wait("/voice/amd", 1)
+    received = receiver.wait("/voice/status", 4)
+
+    assert statuses(received) == ["initiated", "ringing", "in-progress", "completed"]
+    assert amd.params["AnsweredBy"] in MACHINE_END_VERDICTS
+    assert received[-1].params["AnsweredBy"] == amd.params["AnsweredBy"]
+    assert 40 <= int(received[-1].params["CallDuration"]) < 1000  # the message, not the plan
+
+
+def test_a_late_amd_verdict_comes_after_completed(sim, receiver, client):
+    sim.scenario(to_suffix={"0002": "machine"}, amd_verdict_delay_ms=[300, 300])
+    sid = place_with_async_amd(client, receiver).sid
+
+    completed = receiver.wait("/voice/status", 4)[-1]
+    assert completed.params["CallStatus"] == "completed"
+    assert "AnsweredBy" not in completed.params  # no verdict yet when the call ended
+    assert client.calls(sid).fetch().answered_by is None
+    assert receiver.at("/voice/amd") == []
+    (amd,) = receiver.wait("/voice/amd", 1)
+    assert amd.params["AnsweredBy"] in MACHINE_END_VERDICTS and amd.signature_valid()
+    assert client.calls(sid).fetch().answered_by == amd.params["AnsweredBy"]
+
+
 def test_amd_past_its_timeout_says_unknown(sim, receiver, client):
     sim.scenario(to_suffix={"0002": "machine"}, amd_detection_ms=[9000, 9000])
-    place(
-        client,
-        receiver,
-        "+14155550002",
-        machine_detection="Enable",
-        machine_detection_timeout=3,
-        async_amd="true",
-        async_amd_status_callback=receiver.url("/voice/amd"),
-    )
+    place_with_async_amd(client, receiver, "Enable", machine_detection_timeout=3)
 
     (amd,) = receiver.wait("/voice/amd", 1)
 
@@ -329,3 +363,13 @@ def test_record_announces_the_recording_on_completed(sim, receiver, client):
     assert got.params["RecordingSid"].startswith("RE")
     assert got.params["RecordingUrl"].endswith(got.params["RecordingSid"])
     assert got.params["RecordingDuration"] == got.params["CallDuration"]
+
+
+def test_without_delivery_callbacks_are_counted_dropped_and_never_sent(sim, receiver, client):
+    sim.scenario(deliver_callbacks=False, to_suffix={"0002": "human"})
+    sid = place(client, receiver, "+14155550002").sid
+
+    eventually(lambda: client.calls(sid).fetch().status == "completed", what="the call to end")
+
+    assert sim.stats()["callbacks"]["dropped"] == 4  # initiated, ringing, answered, completed
+    assert receiver.at("/voice/status") == []

@@ -55,6 +55,39 @@ def test_a_call_is_placed_with_amd_and_its_callbacks_arrive(sim, receiver, provi
     assert done.answered_by == "human" and done.duration > 0 and done.end_time is not None
 
 
+def test_a_batch_of_calls_goes_out_at_once_each_with_its_answer_in_order(sim, receiver, provider):
+    sim.scenario(to_suffix={"0102": "human", "0103": "human"})
+    asks = [
+        CallRequest(
+            to=to,
+            from_=DID,
+            status_callback=receiver.url("/status"),
+            amd_callback=receiver.url("/amd"),
+        )
+        for to in (PERSON, "5551234567", "+14155550103")
+    ]
+
+    first, refused, third = provider.originate_calls(asks)
+
+    assert (first.to, third.to) == (PERSON, "+14155550103")
+    assert isinstance(refused, ProviderError) and refused.code == 21211
+    statuses = receiver.wait("/status", 8)
+    assert {r.params["CallSid"] for r in statuses} == {first.sid, third.sid}
+    assert all(r.signature_valid() for r in statuses)  # every status event was asked for
+    assert len(receiver.wait("/amd", 2)) == 2
+
+
+def test_a_call_can_run_the_twiml_at_a_url_instead_of_inline(sim, receiver, provider):
+    info = call(provider, receiver, twiml_url="https://example.com/answer.xml")
+    assert info.sid.startswith("CA")
+    assert receiver.wait("/status", 1)[0].params["CallSid"] == info.sid
+
+    # The URL went to the carrier, which checks it.
+    with pytest.raises(ProviderError) as caught:
+        call(provider, receiver, twiml_url="answer.xml")
+    assert (caught.value.code, caught.value.http_status) == (21205, 400)
+
+
 def test_calls_are_listed_by_to_from_and_start_time_for_reconciliation(sim, receiver, provider):
     before = datetime.now(UTC) - timedelta(minutes=1)
     first = call(provider, receiver, to="+14155550103")
@@ -74,6 +107,23 @@ def test_hangup_ends_a_live_call(sim, receiver, provider):
 
     assert ended.sid == info.sid and ended.status in ("canceled", "completed")
     assert provider.fetch_call(info.sid).status in ("canceled", "completed")
+
+
+def test_new_twiml_plays_on_a_live_call_and_a_finished_call_refuses_it(sim, receiver, provider):
+    sim.scenario(time_scale=0.01, ring_seconds=[0, 0], call_durations={"human": [1000, 1000]})
+    live = call(provider, receiver, machine_detection=None)
+    eventually(lambda: provider.fetch_call(live.sid).status == "in-progress")
+    twiml = "<Response><Say>Hello from Acme.</Say><Hangup/></Response>"
+
+    assert provider.update_call_twiml(live.sid, twiml).status == "in-progress"
+    assert eventually(lambda: provider.fetch_call(live.sid).status == "completed")
+    assert sim.stats()["calls"]["twiml_updates"] == 1
+
+    with pytest.raises(ProviderError) as caught:
+        provider.update_call_twiml(live.sid, twiml)
+    error = caught.value
+    assert (error.code, error.http_status) == (21220, 400)
+    assert not (error.transient or error.permanent_for_number or error.opted_out)
 
 
 def test_a_text_is_sent_and_fetched(sim, receiver, provider):
@@ -164,6 +214,25 @@ def test_an_unreachable_carrier_is_transient(receiver):
     with pytest.raises(ProviderError) as caught:
         call(provider, receiver)
     assert caught.value.transient and caught.value.code is None
+    assert not caught.value.maybe_done  # never reached the carrier: safe to try again
+    [refused] = provider.originate_calls([CallRequest(to=PERSON, from_=DID, status_callback="")])
+    assert refused.transient and not refused.maybe_done
+
+
+def test_an_answer_that_never_comes_may_mean_the_call_was_placed(sim, receiver):
+    sim.scenario(api_latency_ms=[600, 600])
+    provider = TwilioProvider(
+        account_sid=ACCOUNT, auth_token=TOKEN, base_url=sim.base_url, timeout=0.2
+    )
+    with pytest.raises(ProviderError) as caught:
+        call(provider, receiver, to="+14155550177")
+
+    assert caught.value.maybe_done and caught.value.transient
+    # The carrier went on with the request after the client stopped waiting.
+    eventually(lambda: sim.stats()["calls"]["created"] == 1, what="the call at the carrier")
+
+    [lost] = provider.originate_calls([CallRequest(to=PERSON, from_=DID, status_callback="")])
+    assert isinstance(lost, ProviderError) and lost.maybe_done
 
 
 def test_retry_delays_grow_with_jitter_and_respect_retry_after():
