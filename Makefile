@@ -19,7 +19,8 @@ $(STAMP): $(PY) pyproject.toml
 
 install: $(STAMP)
 
-## Run the demo: embedded SQLite and Redis, a demo org, key, admin user and data; serves :8000.
+## A live voice campaign on embedded SQLite and Redis, then the admin on :8000 until Ctrl-C
+## (DEMO_EXIT=1: exit after the summary; DEMO_PROSPECTS=N; DATABASE_URL/REDIS_URL to use servers).
 demo: install
 	$(PY) scripts/demo.py
 

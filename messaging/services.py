@@ -110,14 +110,20 @@ def provider_error_handle(*, org, to: str, error: ProviderError) -> None:
 _INSERT_EVENT = (
     f"INSERT INTO {WebhookEvent._meta.db_table} "
     "(kind, sid, dedupe_key, sequence, payload, received_at, outcome) "
-    "VALUES (%s, %s, %s, %s, %s, now(), '') ON CONFLICT (dedupe_key) DO NOTHING"
+    "VALUES (%s, %s, %s, %s, %s, %s, '') ON CONFLICT (dedupe_key) DO NOTHING"
 )
 
 
 def inbox_store(*, kind: str, sid: str, dedupe_key: str, sequence: int, payload: dict) -> bool:
-    """Store a callback once (one statement, one round trip); False when it was a repeat."""
+    """Store a callback once (one statement, one round trip); False when it was a repeat.
+
+    The time is a parameter, not the database's `now()`, which SQLite (the demo) lacks.
+    """
+    received_at = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cur:
-        cur.execute(_INSERT_EVENT, [kind, sid, dedupe_key, sequence, json.dumps(payload)])
+        cur.execute(
+            _INSERT_EVENT, [kind, sid, dedupe_key, sequence, json.dumps(payload), received_at]
+        )
         return cur.rowcount == 1
 
 

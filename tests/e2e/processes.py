@@ -2,66 +2,17 @@
 
 Each runs as `manage.py` or `celery` would in production, against the test database (the
 environment names it) and the test Redis; its output goes to a log file that a failing test
-prints. Stopping is SIGTERM, then SIGKILL.
+prints. Stopping is SIGTERM, then SIGKILL (`demo.processes.Process`).
 """
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
-START_SECONDS = 30.0
-
-
-class Process:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path):
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.popen = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so kill() takes its children
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, text: str, timeout: float = START_SECONDS) -> str:
-        """The log once `text` appears in it; fails with the log if the process exits first."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            out = self.log()
-            if text in out:
-                return out
-            if self.popen.poll() is not None:
-                raise AssertionError(f"{self.name} exited ({self.popen.returncode}):\n{out}")
-            time.sleep(0.05)
-        raise AssertionError(f"{self.name}: no {text!r} within {timeout} s:\n{self.log()}")
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: a crash, children included."""
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-            self.popen.wait(10)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
+from demo.processes import ROOT, Process
 
 
 def service_env(**extra: str) -> dict[str, str]:

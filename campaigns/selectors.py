@@ -1,0 +1,80 @@
+"""Reads for campaigns: where a running campaign stands, in a few grouped queries."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count
+
+from campaigns.dispatch import active_calls_by_org
+from campaigns.models import CallAttempt, Campaign
+from prospects.models import Prospect
+
+
+@dataclass(frozen=True)
+class ActiveCalls:
+    """Calls claimed or in flight now, each next to the limit the dispatch tick holds it to."""
+
+    campaign_pool: int
+    campaign_pool_limit: int
+    org: int
+    org_limit: int
+    total: int
+    global_limit: int
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    campaign: Campaign
+    prospects: dict[str, int]  # by prospect status
+    attempts: dict[str, int]  # finished ones by outcome, open ones by attempt status
+    calls_by_caller_id: list[tuple[str, int]]  # most used first
+    active: ActiveCalls
+
+    @property
+    def attempts_total(self) -> int:
+        return sum(self.attempts.values())
+
+
+def campaign_active_calls_get(*, campaign: Campaign) -> ActiveCalls:
+    """The counts the dispatch tick allocates slots from (campaigns.dispatch)."""
+    by_org = active_calls_by_org()
+    return ActiveCalls(
+        campaign_pool=Prospect.objects.filter(status=Prospect.Status.DIALING).count(),
+        campaign_pool_limit=settings.DIALER_CHANNEL_POOLS["campaign"],
+        org=by_org.get(campaign.organization_id, 0),
+        org_limit=campaign.organization.concurrency_limit,
+        total=sum(by_org.values()),
+        global_limit=settings.DIALER_GLOBAL_CONCURRENCY,
+    )
+
+
+def campaign_progress_get(*, campaign_id: int) -> CampaignProgress:
+    campaign = Campaign.objects.select_related("organization").get(pk=campaign_id)
+    prospects = dict(
+        Prospect.objects.filter(campaign_id=campaign_id)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    attempts: dict[str, int] = {}
+    rows = (
+        CallAttempt.objects.filter(campaign_id=campaign_id)
+        .values_list("status", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for status, outcome, n in rows:
+        attempts[outcome or status] = attempts.get(outcome or status, 0) + n
+    by_caller_id = (
+        CallAttempt.objects.filter(campaign_id=campaign_id)
+        .values_list("from_number")
+        .annotate(n=Count("id"))
+        .order_by("-n", "from_number")
+    )
+    return CampaignProgress(
+        campaign=campaign,
+        prospects=prospects,
+        attempts=attempts,
+        calls_by_caller_id=list(by_caller_id),
+        active=campaign_active_calls_get(campaign=campaign),
+    )
