@@ -20,8 +20,10 @@ SCENARIO = {
         "failed": 4,
         "invalid_number": 3,
     },
-    "call_durations": {"human": [4, 150], "machine": [8, 30]},  # under 10 s: human_hangup
+    # Under 10 s a person is a human_hangup. A machine records for up to two minutes after
+    # its greeting, which is when the campaign's voicemail is played to it.
+    "call_durations": {"human": [4, 150], "machine": [60, 120]},
     "ring_seconds": [3, 25],
-    "amd_detection_ms": [1500, 4000],
+    "amd_detection_ms": [3000, 9000],  # the greeting, until the beep
     "callback_delay_ms": [5, 60],
 }
