@@ -233,6 +233,7 @@ def test_an_answer_that_never_comes_may_mean_the_call_was_placed(sim, receiver):
 
     [lost] = provider.originate_calls([CallRequest(to=PERSON, from_=DID, status_callback="")])
     assert isinstance(lost, ProviderError) and lost.maybe_done
+    eventually(lambda: sim.stats()["calls"]["created"] == 2, what="the second call")
 
 
 def test_retry_delays_grow_with_jitter_and_respect_retry_after():
