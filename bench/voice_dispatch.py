@@ -50,7 +50,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prospects", type=int, default=10_000, help="throughput phase")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
-    parser.add_argument("--concurrency", type=int, default=3, help="prefork children each")
+    parser.add_argument("--concurrency", type=int, default=6, help="prefork children each")
     parser.add_argument(
         "--attempts-per-task", type=int, default=25, help="DIALER_ATTEMPTS_PER_TASK"
     )
