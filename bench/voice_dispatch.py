@@ -70,7 +70,8 @@ class Stack:
         LOGS.mkdir(parents=True, exist_ok=True)
         self.args = args
         self.simulator, self.carrier = start_simulator(LOGS, account=ACCOUNT, token=TOKEN)
-        self.phase: list = []
+        self.phase: list = []  # this phase's workers and dispatcher
+        self.web = None  # its gunicorn, when the carrier's callbacks must be taken
 
     def scenario(self, **values) -> None:
         import requests
@@ -98,7 +99,7 @@ class Stack:
             **settings,
         )
         if callbacks:
-            self.phase.append(start_web(port, workers=1, threads=8, env=env))
+            self.web = start_web(port, workers=1, threads=8, env=env)
         for n in range(self.args.workers):
             self.phase.append(
                 start_worker(
@@ -125,24 +126,24 @@ class Stack:
         """(part, pid) of the simulator and this phase's processes."""
         out = [("carrier simulator", self.simulator.popen.pid)]
         for process in self.phase:
-            name = getattr(process, "name", "web tier")
-            part = "Celery workers" if "worker" in name else name.split("-")[-1]
-            out.append((part, getattr(process, "popen", process).pid))
+            part = "Celery workers" if "worker" in process.name else "dispatcher"
+            out.append((part, process.popen.pid))
+        if self.web is not None:
+            out.append(("web tier", self.web.pid))
         return out
 
     def stop_phase(self) -> None:
         for process in reversed(self.phase):
-            process.stop() if hasattr(process, "stop") else _terminate(process)
+            process.stop()
         self.phase = []
+        if self.web is not None:
+            self.web.terminate()
+            self.web.wait(timeout=30)
+            self.web = None
 
     def close(self) -> None:
         self.stop_phase()
         self.simulator.stop()
-
-
-def _terminate(popen) -> None:
-    popen.terminate()
-    popen.wait(timeout=30)
 
 
 def numbers(count: int, now: datetime) -> list[str]:

@@ -21,7 +21,14 @@ from campaigns.events import event_emit, events_emit
 from campaigns.models import CallAttempt, Campaign
 from config.bulk import rows_update
 from dids.selection import dids_select_for_calls
-from messaging.providers import CallInfo, CallRequest, ProviderError, get_provider, retry_delay
+from messaging.providers import (
+    CallInfo,
+    CallRequest,
+    ProviderError,
+    carrier_answer,
+    get_provider,
+    retry_delay,
+)
 from messaging.services import carrier_calls_record, provider_error_handle, webhook_url
 from prospects import windows
 from prospects.models import Prospect, ProspectPhone, Suppression
@@ -270,10 +277,7 @@ def call_request(
 
 def carrier_ask(request: CallRequest) -> CallInfo | ProviderError:
     """The carrier's answer to one call request: the call, or its refusal (never raised)."""
-    try:
-        return get_provider().originate_call(request)
-    except ProviderError as error:
-        return error
+    return carrier_answer(get_provider().originate_call, request)
 
 
 def attempts_record(

@@ -22,6 +22,7 @@ __all__ = (
     "MessageInfo",
     "Provider",
     "ProviderError",
+    "carrier_answer",
     "carrier_each",
     "get_provider",
     "retry_delay",
@@ -44,20 +45,21 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def carrier_answer(request: Callable[[T], R], item: T) -> R | ProviderError:
+    """`request(item)`, or the ProviderError it raised: a refusal is an answer, not a crash."""
+    try:
+        return request(item)
+    except ProviderError as error:
+        return error
+
+
 def carrier_each(
     request: Callable[[T], R], items: Sequence[T], *, parallel: int = 16
 ) -> list[R | ProviderError]:
     """`request(item)` for every item, up to `parallel` at once, in the items' order; a
     ProviderError takes its item's place instead of being raised. Only the carrier requests
     run in threads: keep database work out of `request`."""
-
-    def one(item: T) -> R | ProviderError:
-        try:
-            return request(item)
-        except ProviderError as error:
-            return error
-
     if not items:
         return []
     with ThreadPoolExecutor(min(len(items), parallel)) as pool:
-        return list(pool.map(one, items))
+        return list(pool.map(lambda item: carrier_answer(request, item), items))
