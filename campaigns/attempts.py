@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from campaigns.events import event_emit, events_emit
 from campaigns.models import CallAttempt, Campaign
-from config.bulk import rows_update
+from config.bulk import objects_insert, rows_update
 from dids.selection import dids_select_for_calls
 from messaging.providers import (
     CallInfo,
@@ -116,21 +116,23 @@ def _prepare(
             counts["no_dids"] += len(pids)
             return []
         tries = {p.id: p.attempt_count for p in prospects}
-        attempts = CallAttempt.objects.bulk_create(
-            CallAttempt(
-                organization=org,
-                campaign=campaign,
-                prospect_id=pid,
-                pool=CallAttempt.Pool.CAMPAIGN,
-                attempt_number=tries[pid],
-                claim=claim,
-                to=numbers[pid],
-                did=did,
-                from_number=did.e164,
-                machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
-                created_at=now,
-            )
-            for pid, did in zip(pids, dids, strict=True)
+        attempts = objects_insert(
+            [
+                CallAttempt(
+                    organization=org,
+                    campaign=campaign,
+                    prospect_id=pid,
+                    pool=CallAttempt.Pool.CAMPAIGN,
+                    attempt_number=tries[pid],
+                    claim=claim,
+                    to=numbers[pid],
+                    did=did,
+                    from_number=did.e164,
+                    machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
+                    created_at=now,
+                )
+                for pid, did in zip(pids, dids, strict=True)
+            ]
         )
         Prospect.objects.filter(pk__in=pids).update(attempt_count=F("attempt_count") + 1)
         events_emit(

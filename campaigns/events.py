@@ -5,6 +5,7 @@ EVENTS_STREAM_MAXLEN entries. Events are written after the transaction that caus
 commits, so a rolled-back change never shows; losing Redis loses the feed, never state.
 """
 
+import functools
 import json
 import logging
 
@@ -36,23 +37,39 @@ def event_emit(type_: str, *, org_id: int, campaign_id: int | None = None, **dat
     events_emit([(type_, org_id, campaign_id, data)])
 
 
+# Appends a batch of events: ARGV[1] the streams' approximate cap, ARGV[2] a JSON list of
+# [[field, value, ...], [index of each stream in KEYS, ...]]. Encoding a batch once in JSON
+# costs far less than packing two XADD commands per event.
+_APPEND = """
+local maxlen = ARGV[1]
+local entries = cjson.decode(ARGV[2])
+for _, entry in ipairs(entries) do
+  for _, k in ipairs(entry[2]) do
+    redis.call('XADD', KEYS[k], 'MAXLEN', '~', maxlen, '*', unpack(entry[1]))
+  end
+end
+return #entries
+"""
+
+
+@functools.cache
+def _append_script():
+    return get_redis().register_script(_APPEND)
+
+
 def _write(events) -> None:
     at = timezone.now().isoformat()
-    maxlen = settings.EVENTS_STREAM_MAXLEN
+    keys: dict[str, int] = {}
+    entries = []
+    for type_, org_id, campaign_id, data in events:
+        fields = [
+            "type", type_, "at", at, "org", str(org_id), "campaign", str(campaign_id or ""),
+            "data", json.dumps(data, default=str),
+        ]  # fmt: skip
+        streams = [org_stream(org_id)] + ([campaign_stream(campaign_id)] if campaign_id else [])
+        entries.append([fields, [keys.setdefault(k, len(keys) + 1) for k in streams]])
     try:
-        pipe = get_redis().pipeline(transaction=False)
-        for type_, org_id, campaign_id, data in events:
-            fields = {
-                "type": type_,
-                "at": at,
-                "org": org_id,
-                "campaign": campaign_id or "",
-                "data": json.dumps(data, default=str),
-            }
-            pipe.xadd(org_stream(org_id), fields, maxlen=maxlen, approximate=True)
-            if campaign_id:
-                pipe.xadd(campaign_stream(campaign_id), fields, maxlen=maxlen, approximate=True)
-        pipe.execute()
+        _append_script()(keys=list(keys), args=[settings.EVENTS_STREAM_MAXLEN, json.dumps(entries)])
     except redis.RedisError as exc:  # the feed is best effort; state is in PostgreSQL
         log.warning("could not append %d events: %r", len(events), exc)
 

@@ -1,5 +1,6 @@
 """The carrier boundary's writes: recording calls and messages, applying the webhook inbox."""
 
+import functools
 import json
 import logging
 import time
@@ -12,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.bulk import objects_insert
 from config.redis import get_redis
 from dids.models import Did
 from messaging import keywords
@@ -41,9 +43,16 @@ Outcome = WebhookEvent.Outcome
 
 def webhook_url(name: str) -> str:
     """The absolute URL the carrier calls back for one of our webhooks."""
+    from django.urls import get_script_prefix
+
+    return settings.PUBLIC_BASE_URL + _webhook_path(name, get_script_prefix())
+
+
+@functools.lru_cache(maxsize=64)  # every call request names two of them
+def _webhook_path(name: str, _prefix: str) -> str:
     from django.urls import reverse
 
-    return settings.PUBLIC_BASE_URL + reverse(name)
+    return reverse(name)
 
 
 def carrier_call_record(*, org, call: CallInfo, to: str, from_number: str) -> CarrierCall:
@@ -63,7 +72,7 @@ def carrier_call_record(*, org, call: CallInfo, to: str, from_number: str) -> Ca
 def carrier_calls_record(calls: list[tuple[int, CallInfo, str, str]]) -> None:
     """Record calls the carrier accepted, given as (org id, call, to, from); one statement.
     A sid already recorded (reconciliation got there first) is left as it is."""
-    CarrierCall.objects.bulk_create(
+    objects_insert(
         [
             CarrierCall(
                 organization_id=org_id,

@@ -92,6 +92,28 @@ class PhoneNormalizer:
         return None if zones is None else ("+1" + national, zones)
 
 
+def nanp_deciding_prefix(e164: str) -> str | None:
+    """The shortest prefix of a +1 number's national digits that decides everything the
+    library says of it (validity, type, region, time zones), or None when no prefix does
+    (a "deep" prefix, another country, or no fast path): every number with that prefix
+    gets the same answers, so they can be cached by it."""
+    national = e164[2:]
+    if (
+        len(e164) != 12
+        or not e164.startswith("+1")
+        or national[0] not in _NANP_LEADING
+        or not (national.isascii() and national.isdigit())
+    ):
+        return None
+    analysis = _deep_nanp_prefixes()
+    if analysis is None:
+        return None
+    for length, deep in analysis:
+        if national[:length] not in deep:
+            return national[:length]
+    return None
+
+
 def _decide(national: str) -> tuple[str, ...] | None | object:
     """The verdict shared by every number with this one's first six digits (or _DEEP)."""
     verdict = _DEEP

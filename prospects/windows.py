@@ -38,6 +38,7 @@ from phonenumbers import PhoneNumberType
 from phonenumbers import timezone as pn_timezone
 from phonenumbers.tzdata import TIMEZONE_DATA
 
+from prospects.phones import nanp_deciding_prefix
 from prospects.window_intervals import (
     first_open,
     intersect,
@@ -157,8 +158,27 @@ def npa_zones(npa: str) -> frozenset[str]:
     return _zones_by_npa().get(npa, frozenset())
 
 
-@functools.lru_cache(maxsize=65_536)
+_BY_PREFIX: dict[str, "_Number | None"] = {}
+_BY_PREFIX_MAX = 200_000
+
+
 def _number(e164: str) -> _Number | None:
+    """The number's zones and states: shared by every +1 number with the same deciding prefix
+    (prospects.phones), so a campaign's numbers cost a parse per prefix, not per number."""
+    prefix = nanp_deciding_prefix(e164)
+    if prefix is None:
+        return _number_parsed(e164)
+    try:
+        return _BY_PREFIX[prefix]
+    except KeyError:
+        if len(_BY_PREFIX) >= _BY_PREFIX_MAX:
+            _BY_PREFIX.clear()
+        found = _BY_PREFIX[prefix] = _number_parsed(e164)
+        return found
+
+
+@functools.lru_cache(maxsize=65_536)
+def _number_parsed(e164: str) -> _Number | None:
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

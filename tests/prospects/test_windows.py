@@ -102,6 +102,28 @@ def test_the_state_comes_from_the_area_code_for_us_numbers_only():
     assert windows.area_code_states(INVALID) == ()
 
 
+def test_numbers_sharing_a_deciding_prefix_get_the_library_answer_of_each():
+    """The per-prefix cache answers exactly what parsing each number would: a spread of +1
+    numbers (every area code's first exchange, random digits, the deep prefixes) checked
+    against a fresh parse, after the cache was filled by other numbers of the same prefixes."""
+    import random
+
+    from prospects.phones import _deep_nanp_prefixes, nanp_deciding_prefix
+
+    rng = random.Random(7)
+    sample = [f"+1{npa}2{rng.randrange(10**6):06d}" for npa in range(200, 1000)]
+    sample += [f"+1{rng.choice('23456789')}{rng.randrange(10**9):09d}" for _ in range(3000)]
+    for length, deep in _deep_nanp_prefixes():
+        sample += [f"+1{p}{rng.randrange(10 ** (10 - length)):0{10 - length}d}" for p in deep]
+    windows._BY_PREFIX.clear()
+    for e164 in sample:  # fill the cache from other numbers of the same prefix
+        prefix = nanp_deciding_prefix(e164) or e164[2:]
+        rest = 10 - len(prefix)
+        windows._number(f"+1{prefix}{rng.randrange(10**rest):0{rest}d}" if rest else e164)
+    wrong = [e164 for e164 in sample if windows._number(e164) != windows._number_parsed(e164)]
+    assert wrong == []
+
+
 def test_the_area_code_table_matches_libphonenumbers_geocoding_data():
     from phonenumbers.geodata import GEOCODE_DATA
 
