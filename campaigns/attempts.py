@@ -12,14 +12,15 @@ import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from campaigns.events import event_emit, events_emit
 from campaigns.models import CallAttempt, Campaign
-from config.bulk import objects_insert, rows_update
+from config.bulk import rows_insert, rows_update, sql_in, sql_rows
 from dids.selection import dids_select_for_calls
 from messaging.providers import (
     CallInfo,
@@ -30,17 +31,37 @@ from messaging.providers import (
     retry_delay,
 )
 from messaging.services import carrier_calls_record, provider_error_handle, webhook_url
+from orgs.models import Organization
 from prospects import windows
-from prospects.models import Prospect, ProspectPhone, Suppression
+from prospects.models import Prospect
 
 log = logging.getLogger(__name__)
 DEFAULT_TWIML = '<Response><Pause length="1"/></Response>'
 Status = Prospect.Status
 
 
+@dataclass(slots=True)
+class Placing:
+    """A written campaign attempt on its way to the carrier: what recording the carrier's
+    answer needs of it (a CallAttempt has the same attributes)."""
+
+    pk: int
+    organization: Organization
+    campaign: Campaign
+    prospect_id: int
+    claim: str
+    attempt_number: int
+    to: str
+    from_number: str
+
+    @property
+    def organization_id(self) -> int:
+        return self.organization.id
+
+
 @dataclass
 class Prepared:
-    attempt: CallAttempt
+    attempt: Placing
     request: CallRequest
 
 
@@ -73,30 +94,46 @@ def _finish(pids: list[int], claim: str, status: str, outcome: str) -> int:
     )
 
 
+class _Claimed(NamedTuple):
+    id: int
+    attempt_count: int
+    last_outcome: str
+    timezone: str
+    placed: bool  # a redelivered task: this claim already wrote its attempt
+
+
+_CLAIMED_SQL = """
+SELECT p.id, p.attempt_count, p.last_outcome, p.timezone,
+       EXISTS (SELECT 1 FROM campaigns_callattempt a WHERE a.prospect_id = p.id AND a.claim = %s)
+  FROM prospects_prospect p
+ WHERE p.id {ids} AND p.status = 'dialing' AND p.locked_by = %s
+ ORDER BY p.id
+"""
+
+
 def _prepare(
     campaign: Campaign, pids: list[int], claim: str, now: datetime, counts: Counter
 ) -> list[Prepared]:
-    """Re-check a claimed batch and write its attempts; returns the calls to place."""
+    """Re-check a claimed batch and write its attempts; returns the calls to place.
+
+    A batch runs many times a second, so its statements are plain SQL with the ids as one
+    parameter: composing them through the ORM costs more CPU than the database spends on
+    them."""
     org = campaign.organization
     with transaction.atomic():
-        prospects = list(
-            Prospect.objects.select_for_update()
-            .filter(pk__in=pids, status=Status.DIALING, locked_by=claim)
-            .only("id", "attempt_count", "last_outcome", "timezone")
-            .order_by("id")
-        )
-        counts["not_claimed"] += len(pids) - len(prospects)
-        placed = set(
-            CallAttempt.objects.filter(
-                prospect_id__in=[p.id for p in prospects], claim=claim
-            ).values_list("prospect_id", flat=True)
-        )
-        counts["already_placed"] += len(placed)  # a redelivered task: reconciliation owns them
-        prospects = [p for p in prospects if p.id not in placed]
+        ids, ids_param = sql_in(pids)
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        claimed = [
+            _Claimed(*row)
+            for row in sql_rows(_CLAIMED_SQL.format(ids=ids) + lock, [claim, ids_param, claim])
+        ]
+        counts["not_claimed"] += len(pids) - len(claimed)
+        prospects = [p for p in claimed if not p.placed]
+        counts["already_placed"] += len(claimed) - len(prospects)  # reconciliation owns them
         if not prospects:
             return []
-        status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
-        if status != Campaign.Status.DIALING:
+        status = sql_rows("SELECT status FROM campaigns_campaign WHERE id = %s", [campaign.pk])
+        if status != [(Campaign.Status.DIALING,)]:
             counts["campaign_not_dialing"] += _release([p.id for p in prospects], claim, when=now)
             return []
         numbers = _numbers_to_dial(campaign, prospects, claim, counts)
@@ -116,25 +153,41 @@ def _prepare(
             counts["no_dids"] += len(pids)
             return []
         tries = {p.id: p.attempt_count for p in prospects}
-        attempts = objects_insert(
-            [
-                CallAttempt(
-                    organization=org,
-                    campaign=campaign,
-                    prospect_id=pid,
-                    pool=CallAttempt.Pool.CAMPAIGN,
-                    attempt_number=tries[pid],
-                    claim=claim,
-                    to=numbers[pid],
-                    did=did,
-                    from_number=did.e164,
-                    machine_detection="DetectMessageEnd" if campaign.voicemail_drop else "Enable",
-                    created_at=now,
-                )
-                for pid, did in zip(pids, dids, strict=True)
-            ]
-        )
-        Prospect.objects.filter(pk__in=pids).update(attempt_count=F("attempt_count") + 1)
+        rows = [
+            {
+                "organization_id": org.id,
+                "campaign_id": campaign.id,
+                "prospect_id": pid,
+                "pool": CallAttempt.Pool.CAMPAIGN.value,
+                "attempt_number": tries[pid],
+                "claim": claim,
+                "to": numbers[pid],
+                "did_id": did.id,
+                "from_number": did.e164,
+                "machine_detection": _detection(campaign),
+                "created_at": now,
+            }
+            for pid, did in zip(pids, dids, strict=True)
+        ]
+        attempts = [
+            Placing(
+                pk,
+                org,
+                campaign,
+                row["prospect_id"],
+                claim,
+                row["attempt_number"],
+                row["to"],
+                row["from_number"],
+            )
+            for pk, row in zip(rows_insert(CallAttempt, rows), rows, strict=True)
+        ]
+        ids, ids_param = sql_in(pids)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE prospects_prospect SET attempt_count = attempt_count + 1 WHERE id {ids}",
+                [ids_param],
+            )
         events_emit(
             [
                 (
@@ -151,16 +204,17 @@ def _prepare(
 
 
 def _numbers_to_dial(
-    campaign: Campaign, prospects: list[Prospect], claim: str, counts: Counter
+    campaign: Campaign, prospects: list[_Claimed], claim: str, counts: Counter
 ) -> dict[int, str]:
     """The number each prospect's attempt dials (by attempt count and the campaign's attempts
     per number); prospects with every number used end exhausted, or failed when the carrier
     refused every one of them."""
     phones: defaultdict[int, list[str]] = defaultdict(list)
-    for pid, e164 in (
-        ProspectPhone.objects.filter(prospect_id__in=[p.id for p in prospects])
-        .order_by("prospect_id", "position")
-        .values_list("prospect_id", "e164")
+    ids, ids_param = sql_in([p.id for p in prospects])
+    for pid, e164 in sql_rows(
+        "SELECT prospect_id, e164 FROM prospects_prospectphone"
+        f" WHERE prospect_id {ids} ORDER BY prospect_id, position",
+        [ids_param],
     ):
         phones[pid].append(e164)
     numbers, used_up = {}, []
@@ -192,11 +246,14 @@ def _drop_suppressed(
 ) -> dict[int, str]:
     """Prospects whose number is on the org's suppression list are cancelled."""
     org_id = campaign.organization_id
-    suppressed = set(
-        Suppression.objects.filter(
-            organization_id=org_id, e164__in=set(numbers.values())
-        ).values_list("e164", flat=True)
-    )
+    tos, tos_param = sql_in(set(numbers.values()))
+    suppressed = {
+        e164
+        for (e164,) in sql_rows(
+            f"SELECT e164 FROM prospects_suppression WHERE organization_id = %s AND e164 {tos}",
+            [org_id, tos_param],
+        )
+    }
     dnc = {pid: to for pid, to in numbers.items() if to in suppressed}
     if dnc:
         _finish(list(dnc), claim, Status.CANCELLED, "dnc")
@@ -212,7 +269,7 @@ def _drop_suppressed(
 
 def _inside_window(
     campaign: Campaign,
-    prospects: list[Prospect],
+    prospects: list[_Claimed],
     numbers: dict[int, str],
     claim: str,
     now: datetime,
@@ -253,13 +310,18 @@ def _no_dids(campaign: Campaign, pids: list[int], claim: str, now: datetime) -> 
     campaign.status = Campaign.Status.PAUSED
 
 
-def _call_request(campaign: Campaign, attempt: CallAttempt) -> CallRequest:
+def _call_request(campaign: Campaign, attempt: Placing) -> CallRequest:
     return call_request(
         to=attempt.to,
         from_=attempt.from_number,
         twiml=campaign.twiml,
-        machine_detection=attempt.machine_detection,
+        machine_detection=_detection(campaign),
     )
+
+
+def _detection(campaign: Campaign) -> str:
+    """Async AMD; waiting for the end of a greeting when a voicemail drop follows it."""
+    return "DetectMessageEnd" if campaign.voicemail_drop else "Enable"
 
 
 def call_request(
@@ -277,13 +339,21 @@ def call_request(
     )
 
 
+def attempts_warm_up() -> None:
+    """Load what placing the first calls would: no connection is opened (see config.celery)."""
+    import twilio.rest.api.v2010.account.call  # noqa: F401  (the SDK imports it on first use)
+
+    call_request(to="+12125550100", from_="+12125550101")
+    windows.check("+12125550100", timezone.now())
+
+
 def carrier_ask(request: CallRequest) -> CallInfo | ProviderError:
     """The carrier's answer to one call request: the call, or its refusal (never raised)."""
     return carrier_answer(get_provider().originate_call, request)
 
 
 def attempts_record(
-    attempts: list[CallAttempt], answers: list[CallInfo | ProviderError]
+    attempts: list[CallAttempt | Placing], answers: list[CallInfo | ProviderError]
 ) -> Counter[str]:
     """Store what the carrier answered to written attempts: their sids, or what a refusal
     means; returns counts by what happened."""
@@ -318,12 +388,12 @@ def attempts_record(
     return counts
 
 
-def attempt_record(attempt: CallAttempt, answer: CallInfo | ProviderError) -> str:
+def attempt_record(attempt: CallAttempt | Placing, answer: CallInfo | ProviderError) -> str:
     """Store what the carrier answered to one written attempt (see attempts_record)."""
     return next(iter(attempts_record([attempt], [answer])))
 
 
-def _refused(attempt: CallAttempt, error: ProviderError) -> str:
+def _refused(attempt: CallAttempt | Placing, error: ProviderError) -> str:
     now = timezone.now()
     CallAttempt.objects.filter(pk=attempt.pk).update(
         status=CallAttempt.Status.FINISHED,

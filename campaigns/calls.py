@@ -123,7 +123,7 @@ def call_place(
             organization=org,
             pool=CallAttempt.Pool.API,
             to=to,
-            did=did,
+            did_id=did.id,
             from_number=did.e164,
             machine_detection="Enable",
             idempotency_key=idempotency_key,

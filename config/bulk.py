@@ -2,7 +2,8 @@
 
 import json
 
-from django.db import connections, router
+from django.db import connection, connections, router
+from django.utils import timezone
 
 
 def rows_update(model, fields: list[str], rows: list[tuple], *, only_if: dict | None = None) -> int:
@@ -50,53 +51,65 @@ def rows_update(model, fields: list[str], rows: list[tuple], *, only_if: dict | 
         return cursor.rowcount
 
 
-def objects_insert(objs: list, *, ignore_conflicts: bool = False) -> list:
-    """Insert unsaved model instances in one statement; bulk_create's lean twin for the hot
-    paths, on PostgreSQL (elsewhere it is bulk_create).
+def rows_insert(model, rows: list[dict], *, ignore_conflicts: bool = False) -> list:
+    """INSERT `rows` ({attname: value}, the same keys in each; other fields take their
+    defaults) in one statement; returns their primary keys in order (none with
+    `ignore_conflicts`, where rows that conflict are skipped).
 
-    bulk_create prepares each value through its field and binds one parameter per value:
-    for a batch that costs more in Python than the insert costs the database (psycopg
-    re-parses a statement of over 50 parameters every time). Here the rows travel as one
-    JSON parameter that PostgreSQL expands into the table's row type
-    (json_populate_recordset), so plain values (str, numbers, datetimes, dicts of a
-    JSONField, …) are all a row needs. Primary keys are set on the instances, except with
-    `ignore_conflicts`, where skipped rows have none.
+    bulk_create wants model instances, prepares each value through its field and binds a
+    parameter per value: for a batch that costs more CPU than the database spends inserting
+    it (and psycopg parses a statement of over 50 parameters again on every execution). On
+    PostgreSQL the rows go as one JSON parameter expanded in the table's row type
+    (json_populate_recordset), so plain values (str, numbers, datetimes, a JSONField's
+    dicts) are all a row needs, and each default is one parameter; elsewhere it is
+    bulk_create.
     """
-    if not objs:
-        return objs
-    model = type(objs[0])
+    if not rows:
+        return []
     meta = model._meta
     alias = router.db_for_write(model)
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        return model.objects.using(alias).bulk_create(objs, ignore_conflicts=ignore_conflicts)
-    pk = meta.pk
-    fields = [f for f in meta.concrete_fields if f is not pk or objs[0].pk is not None]
-    stamped = [
-        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
-    rows = []
-    for obj in objs:
-        for field in stamped:
-            field.pre_save(obj, add=True)
-        rows.append({field.column: getattr(obj, field.attname) for field in fields})
-    qn = connection.ops.quote_name
-    table, columns = qn(meta.db_table), ", ".join(qn(f.column) for f in fields)
+    conn = connections[alias]
+    if conn.vendor != "postgresql":
+        objs = model.objects.using(alias).bulk_create(
+            [model(**row) for row in rows], ignore_conflicts=ignore_conflicts
+        )
+        return [] if ignore_conflicts else [obj.pk for obj in objs]
+    given = rows[0].keys()
+    now = timezone.now()
+    qn = conn.ops.quote_name
+    columns, values, defaults = [], [], []
+    for field in meta.concrete_fields:
+        if field.attname in given:
+            columns.append(qn(field.column))
+            values.append(f"r.{qn(field.column)}")
+        elif not field.primary_key:
+            stamp = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            columns.append(qn(field.column))
+            values.append(f"CAST(%s AS {field.db_type(conn)})")
+            defaults.append(field.get_db_prep_save(now if stamp else field.get_default(), conn))
+    table = qn(meta.db_table)
     sql = (
-        f"INSERT INTO {table} ({columns}) SELECT {columns}"
-        f" FROM json_populate_recordset(NULL::{table}, %s::json)"
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)}"
+        f" FROM json_populate_recordset(NULL::{table}, %s::json) AS r"
     )
-    returning = not ignore_conflicts and pk not in fields
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    elif returning:
-        sql += f" RETURNING {qn(pk.column)}"
+    column_of = {f.attname: f.column for f in meta.concrete_fields}
+    if any(column_of[name] != name for name in given):
+        rows = [{column_of[name]: value for name, value in row.items()} for row in rows]
+    sql += " ON CONFLICT DO NOTHING" if ignore_conflicts else f" RETURNING {qn(meta.pk.column)}"
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*defaults, json.dumps(rows, default=str)])
+        return [] if ignore_conflicts else [key for (key,) in cursor.fetchall()]
+
+
+def sql_in(values) -> tuple[str, object]:
+    """`column <this> ` matching any of `values`, as (SQL, its one parameter): a list of any
+    length costs one parameter (see rows_update), on PostgreSQL and SQLite alike."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", list(values)
+    return "IN (SELECT value FROM json_each(%s))", json.dumps(list(values))
+
+
+def sql_rows(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=str)])
-        keys = cursor.fetchall() if returning else None
-    for i, obj in enumerate(objs):
-        if keys is not None:
-            setattr(obj, pk.attname, keys[i][0])
-        obj._state.adding = False
-        obj._state.db = alias
-    return objs
+        cursor.execute(sql, params)
+        return cursor.fetchall()

@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -40,3 +40,16 @@ app.conf.update(
     timezone="UTC",
 )
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def _warm_up(**_) -> None:
+    """Load in the parent what the first task of every prefork child would otherwise load for
+    itself (URL resolver, number metadata, the carrier SDK's lazily imported modules): the
+    children share it from the fork instead of each paying for it."""
+    from django.apps import apps
+
+    if apps.ready:
+        from campaigns.attempts import attempts_warm_up
+
+        attempts_warm_up()

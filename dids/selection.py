@@ -1,5 +1,7 @@
 """Choosing caller IDs for calls: one atomic step that also stamps their use."""
 
+import heapq
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -11,13 +13,21 @@ from dids.models import Did
 _NEVER = datetime(1970, 1, 1).astimezone()
 
 
+@dataclass(frozen=True, slots=True)
+class CallerId:
+    """The caller ID chosen for a call."""
+
+    id: int
+    e164: str
+
+
 def _area_code(e164: str) -> str:
     return e164[2:5] if e164.startswith("+1") and len(e164) == 12 else ""
 
 
 def dids_select_for_calls(
     *, org_id: int, tos: list[str], caller_id_filter: dict, now: datetime, e164: str = ""
-) -> list[Did | None]:
+) -> list[CallerId | None]:
     """The caller ID for each call to `tos` (in order), None for all when the org has no
     healthy one left.
 
@@ -41,34 +51,57 @@ def dids_select_for_calls(
         candidates = candidates.filter(region__in=[r.upper() for r in caller_id_filter["regions"]])
     if e164:
         candidates = candidates.filter(e164=e164)
+    columns = ("id", "e164", "area_code", "health_score", "last_call_at")
     with transaction.atomic(savepoint=False):  # inside a batch's transaction: no savepoint
-        dids = list(candidates.select_for_update(skip_locked=True)) or list(
-            candidates.select_for_update()
+        rows = list(candidates.select_for_update(skip_locked=True).values_list(*columns)) or list(
+            candidates.select_for_update().values_list(*columns)
         )
-        if not dids:
+        if not rows:
             return [None] * len(tos)
-        chosen: list[Did | None] = []
-        for i, to in enumerate(tos):
-            area = _area_code(to)
-            did = min(
-                dids,
-                key=lambda d: (
-                    d.area_code != area,
-                    -d.health_score,
-                    d.last_call_at or _NEVER,
-                    d.id,
-                ),
-            )
-            did.last_call_at = did.updated_at = now + timedelta(microseconds=i)
-            chosen.append(did)
-        stamped = {d.pk: (d.pk, d.last_call_at, d.updated_at) for d in chosen}
-        rows_update(Did, ["last_call_at", "updated_at"], list(stamped.values()))
+        chosen = _Rotation(rows).picks(tos, now)
+        stamps = {c.id: now + timedelta(microseconds=i) for i, c in enumerate(chosen)}
+        rows_update(
+            Did, ["last_call_at", "updated_at"], [(pk, at, at) for pk, at in stamps.items()]
+        )
     return chosen
+
+
+class _Rotation:
+    """Picks in the selection order, each pick stamped as used last. A heap per area code
+    and one over all, entries dropped lazily once their caller ID was picked again."""
+
+    def __init__(self, rows):
+        self.by_id = {}
+        self.everyone: list = []
+        self.by_area: dict[str, list] = {}
+        for pk, e164, area, health, last in rows:
+            self.by_id[pk] = (CallerId(pk, e164), area, health)
+            entry = (-health, last or _NEVER, pk)
+            self.everyone.append(entry)
+            self.by_area.setdefault(area, []).append(entry)
+        self.current = {pk: last or _NEVER for pk, _, _, _, last in rows}
+        heapq.heapify(self.everyone)
+        for heap in self.by_area.values():
+            heapq.heapify(heap)
+
+    def picks(self, tos: list[str], now: datetime) -> list[CallerId]:
+        out = []
+        for i, to in enumerate(tos):
+            heap = self.by_area.get(_area_code(to)) or self.everyone
+            while heap[0][1] != self.current[heap[0][2]]:
+                heapq.heappop(heap)  # an entry from before this caller ID's last pick
+            pk = heap[0][2]
+            caller_id, area, health = self.by_id[pk]
+            used = self.current[pk] = now + timedelta(microseconds=i)
+            heapq.heappush(self.everyone, (-health, used, pk))
+            heapq.heappush(self.by_area[area], (-health, used, pk))
+            out.append(caller_id)
+        return out
 
 
 def did_select_for_call(
     *, org_id: int, to: str, caller_id_filter: dict, now: datetime, e164: str = ""
-) -> Did | None:
+) -> CallerId | None:
     """The caller ID for one call to `to` (see dids_select_for_calls)."""
     return dids_select_for_calls(
         org_id=org_id, tos=[to], caller_id_filter=caller_id_filter, now=now, e164=e164

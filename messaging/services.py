@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.bulk import objects_insert
+from config.bulk import rows_insert
 from config.redis import get_redis
 from dids.models import Did
 from messaging import keywords
@@ -72,16 +72,17 @@ def carrier_call_record(*, org, call: CallInfo, to: str, from_number: str) -> Ca
 def carrier_calls_record(calls: list[tuple[int, CallInfo, str, str]]) -> None:
     """Record calls the carrier accepted, given as (org id, call, to, from); one statement.
     A sid already recorded (reconciliation got there first) is left as it is."""
-    objects_insert(
+    rows_insert(
+        CarrierCall,
         [
-            CarrierCall(
-                organization_id=org_id,
-                sid=call.sid,
-                to=to,
-                from_number=from_number,
-                status=call.status,
-                status_rank=CALL_STATUS_RANK.get(call.status, 0),
-            )
+            {
+                "organization_id": org_id,
+                "sid": call.sid,
+                "to": to,
+                "from_number": from_number,
+                "status": call.status,
+                "status_rank": CALL_STATUS_RANK.get(call.status, 0),
+            }
             for org_id, call, to, from_number in calls
         ],
         ignore_conflicts=True,

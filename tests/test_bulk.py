@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from campaigns.models import CallAttempt
-from config.bulk import objects_insert, rows_update
+from config.bulk import rows_insert, rows_update
 from messaging.models import CarrierCall
 from prospects.models import Prospect
 from tests.factories import CampaignFactory, DidFactory, OrganizationFactory
@@ -12,22 +12,24 @@ from tests.factories import CampaignFactory, DidFactory, OrganizationFactory
 def test_inserted_rows_hold_their_values_and_defaults_and_get_their_keys_in_order(db):
     campaign = CampaignFactory()
     at = datetime(2026, 3, 8, 6, 59, 59, 123456, tzinfo=UTC)
-    rows = [
-        Prospect(
-            organization=campaign.organization,
-            campaign=campaign,
-            first_name=f"Zoë {i}",
-            attributes={"plan": "gold", "n": i, "tags": ["a", "b"]},
-            time_zones=["America/Chicago"],
-            status=Prospect.Status.DIALING,
-            next_attempt_at=at + timedelta(minutes=i),
-        )
-        for i in range(3)
-    ]
-    objects_insert(rows)
-    assert [p.pk for p in rows] == sorted(p.pk for p in rows)
-    for i, prospect in enumerate(rows):
-        stored = Prospect.objects.get(pk=prospect.pk)
+    keys = rows_insert(
+        Prospect,
+        [
+            {
+                "organization_id": campaign.organization_id,
+                "campaign_id": campaign.id,
+                "first_name": f"Zoë {i}",
+                "attributes": {"plan": "gold", "n": i, "tags": ["a", "b"]},
+                "time_zones": ["America/Chicago"],
+                "status": Prospect.Status.DIALING,
+                "next_attempt_at": at + timedelta(minutes=i),
+            }
+            for i in range(3)
+        ],
+    )
+    assert len(keys) == 3 and keys == sorted(keys)
+    for i, key in enumerate(keys):
+        stored = Prospect.objects.get(pk=key)
         assert stored.first_name == f"Zoë {i}"
         assert stored.attributes == {"plan": "gold", "n": i, "tags": ["a", "b"]}
         assert stored.time_zones == ["America/Chicago"]
@@ -39,14 +41,16 @@ def test_inserted_rows_hold_their_values_and_defaults_and_get_their_keys_in_orde
             "",
             None,
         )
+        assert stored.email == "" and stored.created_at is not None
 
 
 def test_ignoring_conflicts_skips_rows_already_there_and_stamps_the_others(db):
     org = OrganizationFactory()
     CarrierCall.objects.create(organization=org, sid="CA1", to="+1", from_number="+2")
-    objects_insert(
+    rows_insert(
+        CarrierCall,
         [
-            CarrierCall(organization=org, sid=sid, to="+1212", from_number="+1415")
+            {"organization_id": org.id, "sid": sid, "to": "+1212", "from_number": "+1415"}
             for sid in ("CA1", "CA2")
         ],
         ignore_conflicts=True,
