@@ -52,7 +52,7 @@ def parse_args(argv):
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--concurrency", type=int, default=6, help="prefork children each")
     parser.add_argument(
-        "--attempts-per-task", type=int, default=25, help="DIALER_ATTEMPTS_PER_TASK"
+        "--attempts-per-task", type=int, default=50, help="DIALER_ATTEMPTS_PER_TASK"
     )
     parser.add_argument("--limits-seconds", type=float, default=30.0)
     parser.add_argument(

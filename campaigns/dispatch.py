@@ -306,10 +306,17 @@ def _waves(campaign_id: int, claim: str, ids: list[int]) -> list[tuple[int, str,
 
 
 def _enqueue(batches) -> None:
+    """Send a tick's attempt tasks over one broker connection. Their ids are described, not
+    repr'd, in the message headers: Celery's safe repr of long id lists, and a connection
+    per message, cost the dispatcher more than its claims."""
     from campaigns.tasks import place_calls
 
-    for campaign_id, claim, ids, delay in batches:
-        place_calls.apply_async(
-            kwargs={"campaign_id": campaign_id, "claim": claim, "prospect_ids": ids},
-            countdown=delay or None,
-        )
+    with place_calls.app.producer_or_acquire() as producer:
+        for campaign_id, claim, ids, delay in batches:
+            place_calls.apply_async(
+                kwargs={"campaign_id": campaign_id, "claim": claim, "prospect_ids": ids},
+                countdown=delay or None,
+                producer=producer,
+                argsrepr="()",
+                kwargsrepr=f"{{campaign_id: {campaign_id}, claim: {claim}, {len(ids)} prospects}}",
+            )

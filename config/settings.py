@@ -158,7 +158,7 @@ DIALER_AMD_GRACE_SECONDS = env.int("DIALER_AMD_GRACE_SECONDS", default=10)
 # An attempt left `originating` (no sid) this long is reconciled with the carrier.
 DIALER_RECONCILE_AFTER_SECONDS = env.int("DIALER_RECONCILE_AFTER_SECONDS", default=120)
 # Attempts one task places (concurrently); a tick spreads a campaign's calls over the second.
-DIALER_ATTEMPTS_PER_TASK = env.int("DIALER_ATTEMPTS_PER_TASK", default=25)
+DIALER_ATTEMPTS_PER_TASK = env.int("DIALER_ATTEMPTS_PER_TASK", default=50)
 DIALER_MIN_DID_HEALTH = env.float("DIALER_MIN_DID_HEALTH", default=0.7)
 
 # --- Import --------------------------------------------------------------------------------
