@@ -11,7 +11,7 @@ A redelivered task finds the attempt rows of its claim and places nothing again.
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -148,10 +148,18 @@ def _prepare(
             caller_id_filter=campaign.caller_id_filter,
             now=now,
         )
-        if dids[0] is None:
+        if dids is None:
             _no_dids(campaign, pids, claim, now)
             counts["no_dids"] += len(pids)
             return []
+        capped = [pid for pid, did in zip(pids, dids, strict=True) if did is None]
+        if capped:  # every caller ID made its calls for today: tomorrow (UTC)
+            tomorrow = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
+            counts["daily_cap"] += _release(capped, claim, when=tomorrow)
+            served = [(pid, did) for pid, did in zip(pids, dids, strict=True) if did]
+            if not served:
+                return []
+            pids, dids = [pid for pid, _ in served], [did for _, did in served]
         tries = {p.id: p.attempt_count for p in prospects}
         rows = [
             {

@@ -22,6 +22,7 @@ from django.utils import timezone
 from campaigns.events import events_emit
 from campaigns.models import DEFAULT_HUMAN_HANGUP_SECONDS, CallAttempt
 from campaigns.voicemail import drops_missed
+from dids.health import health_event_fields, health_events_record
 from messaging.models import CALL_STATUS_RANK, TERMINAL_RANK, CarrierCall
 from messaging.providers import ProviderError, get_provider
 from messaging.services import carrier_call_record, inbox_reopen_unknown
@@ -120,14 +121,17 @@ def attempts_settle(*, now: datetime | None = None) -> dict[str, int]:
                 attempt.duration_seconds = call.duration_seconds
                 counts[attempt.outcome] += 1
             drops_missed(attempts, {sid: call.answered_by for sid, call in calls.items()})
-            _attempts_finish(attempts, now)
+            _attempts_finish(attempts, now, calls)
             _prospects_after(attempts, now)
             _one_off_events(attempts)
 
 
-def _attempts_finish(attempts: list[CallAttempt], now: datetime) -> None:
+def _attempts_finish(
+    attempts: list[CallAttempt], now: datetime, calls: dict[str, CarrierCall] | None = None
+) -> None:
     """Finish attempts (each carrying its `outcome`) with one UPDATE per outcome; the verdict,
-    duration and end come from the carrier's record of the call, `now` when it has none."""
+    duration and end come from the carrier's record of the call (`calls`, by sid), `now` when
+    it has none. Each finished call counts in its caller ID's health."""
     by_outcome: defaultdict[str, list[int]] = defaultdict(list)
     for attempt in attempts:
         by_outcome[attempt.outcome].append(attempt.pk)
@@ -142,6 +146,24 @@ def _attempts_finish(attempts: list[CallAttempt], now: datetime) -> None:
                 Subquery(call.values("ended_at")[:1]), Value(now, output_field=DateTimeField())
             ),
         )
+    calls = calls or {}
+    health_events_record(
+        [
+            {
+                "did_id": attempt.did_id,
+                "organization_id": attempt.organization_id,
+                "attempt_id": attempt.pk,
+                "created_at": now,
+                **health_event_fields(
+                    outcome=attempt.outcome,
+                    answered_by=getattr(calls.get(attempt.sid), "answered_by", ""),
+                    duration=getattr(calls.get(attempt.sid), "duration_seconds", None),
+                    sip_code=getattr(calls.get(attempt.sid), "sip_response_code", None),
+                ),
+            }
+            for attempt in attempts
+        ]
+    )
 
 
 def _prospects_after(attempts: list[CallAttempt], now: datetime) -> None:

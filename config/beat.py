@@ -36,6 +36,13 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         "attempts left without a sid are reconciled with the carrier.",
     ),
     PeriodicTask(
+        name="caller IDs: health lifecycle",
+        task="dids.health.lifecycle",
+        every_seconds=60,
+        description="Cooled caller IDs whose cooldown is over, and warmed ones, back into "
+        "rotation on a ramp.",
+    ),
+    PeriodicTask(
         name="webhooks: apply the inbox",
         task="messaging.webhooks.apply_inbox",
         every_seconds=5,

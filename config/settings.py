@@ -161,6 +161,38 @@ DIALER_RECONCILE_AFTER_SECONDS = env.int("DIALER_RECONCILE_AFTER_SECONDS", defau
 DIALER_ATTEMPTS_PER_TASK = env.int("DIALER_ATTEMPTS_PER_TASK", default=50)
 DIALER_MIN_DID_HEALTH = env.float("DIALER_MIN_DID_HEALTH", default=0.7)
 
+# --- Caller-ID health (dids.health) ----------------------------------------------------------
+# The score: each component's weight, over a caller ID's last DID_HEALTH_WINDOW calls.
+DID_HEALTH_WINDOW = env.int("DID_HEALTH_WINDOW", default=50)
+DID_HEALTH_WEIGHTS = {
+    "answer_rate": env.float("DID_HEALTH_WEIGHT_ANSWER", default=0.30),
+    "duration": env.float("DID_HEALTH_WEIGHT_DURATION", default=0.25),
+    "engagement": env.float("DID_HEALTH_WEIGHT_ENGAGEMENT", default=0.20),
+    "no_answer_trend": env.float("DID_HEALTH_WEIGHT_NO_ANSWER", default=0.15),
+    "spam_clean": env.float("DID_HEALTH_WEIGHT_SPAM", default=0.10),
+}
+DID_HEALTH_FULL_DURATION_SECONDS = env.int("DID_HEALTH_FULL_DURATION_SECONDS", default=60)
+# Thresholds: below WARNING a warning, below COOLDOWN out of rotation for
+# DID_COOLDOWN_SECONDS, below BURN out for good.
+DID_HEALTH_WARNING = env.float("DID_HEALTH_WARNING", default=0.8)
+DID_HEALTH_COOLDOWN = env.float("DID_HEALTH_COOLDOWN", default=0.7)
+DID_HEALTH_BURN = env.float("DID_HEALTH_BURN", default=0.5)
+DID_COOLDOWN_SECONDS = env.int("DID_COOLDOWN_SECONDS", default=2 * 3600)
+# A short record is topped up with this many clean calls (fewer as the window fills), so a
+# new caller ID is not condemned by its first unanswered call.
+DID_HEALTH_PRIOR_CALLS = env.int("DID_HEALTH_PRIOR_CALLS", default=10)
+# Back from a cooldown a caller ID is judged on its calls since, with no clean calls added,
+# once it has made this many.
+DID_HEALTH_PROBATION_CALLS = env.int("DID_HEALTH_PROBATION_CALLS", default=10)
+# Back in rotation (from cooldown or warming), its share of the selections it would get
+# grows from DID_RAMP_MIN_SHARE to all of them over its next DID_RAMP_CALLS calls.
+DID_RAMP_CALLS = env.int("DID_RAMP_CALLS", default=20)
+DID_RAMP_MIN_SHARE = env.float("DID_RAMP_MIN_SHARE", default=0.1)
+# Calls a caller ID may make per UTC day (0: no cap); among equally healthy caller IDs
+# (health within DID_HEALTH_TIE_BAND) the least used today goes first.
+DID_DAILY_CALL_CAP = env.int("DID_DAILY_CALL_CAP", default=500)
+DID_HEALTH_TIE_BAND = env.float("DID_HEALTH_TIE_BAND", default=0.05)
+
 # --- Import --------------------------------------------------------------------------------
 IMPORT_MAX_ERRORS_LISTED = 1000
 

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class DidQuerySet(models.QuerySet):
@@ -38,6 +39,28 @@ class Did(models.Model):
     last_sms_at = models.DateTimeField(null=True, blank=True)
     cooldown_until = models.DateTimeField(null=True, blank=True)
     warming_until = models.DateTimeField(null=True, blank=True)
+    # Health (dids.health): the window's running sums, kept as events arrive (no recount).
+    health_warning = models.BooleanField(default=False)
+    health_since = models.DateTimeField(
+        null=True, blank=True, help_text="Calls before this (its last cooldown) do not count."
+    )
+    health_calls = models.PositiveIntegerField(default=0)
+    health_answered = models.PositiveIntegerField(default=0)
+    health_humans = models.PositiveIntegerField(default=0)
+    health_seconds = models.PositiveIntegerField(default=0)
+    health_no_answer = models.PositiveIntegerField(default=0)
+    health_spam = models.PositiveIntegerField(default=0)
+    # Events are numbered (`seq`) as they are applied; the window is (low, health_seq], where
+    # low = max(health_floor, health_seq - DID_HEALTH_WINDOW); a cooldown moves the floor.
+    health_seq = models.PositiveIntegerField(default=0)
+    health_floor = models.PositiveIntegerField(default=0)
+    cooldowns = models.PositiveIntegerField(default=0)
+    burned_at = models.DateTimeField(null=True, blank=True)
+    # Ramp back into rotation: calls since it returned; None once the ramp is over.
+    ramp_calls = models.PositiveIntegerField(null=True, blank=True)
+    ramp_credit = models.FloatField(default=0.0)
+    calls_today = models.PositiveIntegerField(default=0)
+    calls_today_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -70,3 +93,39 @@ class Did(models.Model):
 
     def __str__(self) -> str:
         return self.e164
+
+
+class DidHealthEvent(models.Model):
+    """One finished call from a caller ID, as its health score sees it."""
+
+    did = models.ForeignKey(Did, on_delete=models.CASCADE, related_name="health_events")
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    attempt = models.OneToOneField(
+        "campaigns.CallAttempt",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="health_event",
+    )
+    outcome = models.CharField(max_length=16)
+    answered_by = models.CharField(max_length=32, blank=True)
+    duration_seconds = models.PositiveIntegerField(default=0)
+    sip_response_code = models.IntegerField(null=True, blank=True)
+    answered = models.BooleanField(default=False)
+    human = models.BooleanField(default=False)
+    no_answer = models.BooleanField(default=False)
+    spam = models.BooleanField(
+        default=False, help_text="The carrier's spam signal (SIP 603/607/608)."
+    )
+    # Its place in the caller ID's sequence once applied (dids.health); 0: applied, but made
+    # before the caller ID's last cooldown, so in no window.
+    seq = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["did", "seq"], name="did_health_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.did_id} {self.outcome}"

@@ -2,7 +2,7 @@
 
 import heapq
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -27,17 +27,21 @@ def _area_code(e164: str) -> str:
 
 def dids_select_for_calls(
     *, org_id: int, tos: list[str], caller_id_filter: dict, now: datetime, e164: str = ""
-) -> list[CallerId | None]:
-    """The caller ID for each call to `tos` (in order), None for all when the org has no
-    healthy one left.
+) -> list[CallerId | None] | None:
+    """The caller ID for each call to `tos` (in order); None in place of a call when every
+    candidate made its DID_DAILY_CALL_CAP calls today, and None instead of the list when the
+    org has no healthy caller ID left.
 
     Active caller IDs with health at or above DIALER_MIN_DID_HEALTH, within the campaign's
     filter (area codes, regions) or, given `e164`, that one number only; for each call the
-    same area code as the callee first, then the highest health, then the least recently
-    used. The candidates are locked while the choice is made and their `last_call_at`
-    stamped (a microsecond apart per pick, so a batch rotates through the pool), so
-    concurrent batches spread over the pool instead of piling on one number. Numbers another
-    batch is stamping are skipped; if that leaves none, wait.
+    same area code as the callee first, then the healthiest (scores within
+    DID_HEALTH_TIE_BAND are equals), then the least used today, then the least recently
+    used. A caller ID ramping back into rotation (dids.health) takes only its growing share
+    of the calls it would be given. The candidates are locked while the choice is made and
+    their use stamped (`last_call_at` a microsecond apart per pick, so a batch rotates
+    through the pool; today's count; the ramp), so concurrent batches spread over the pool
+    instead of piling on one number. Numbers another batch is stamping are skipped; if that
+    leaves none, wait.
     """
     candidates = Did.objects.filter(
         organization_id=org_id,
@@ -51,58 +55,168 @@ def dids_select_for_calls(
         candidates = candidates.filter(region__in=[r.upper() for r in caller_id_filter["regions"]])
     if e164:
         candidates = candidates.filter(e164=e164)
-    columns = ("id", "e164", "area_code", "health_score", "last_call_at")
     with transaction.atomic(savepoint=False):  # inside a batch's transaction: no savepoint
-        rows = list(candidates.select_for_update(skip_locked=True).values_list(*columns)) or list(
-            candidates.select_for_update().values_list(*columns)
+        rows = list(candidates.select_for_update(skip_locked=True).values_list(*_COLUMNS)) or list(
+            candidates.select_for_update().values_list(*_COLUMNS)
         )
         if not rows:
-            return [None] * len(tos)
-        chosen = _Rotation(rows).picks(tos, now)
-        stamps = {c.id: now + timedelta(microseconds=i) for i, c in enumerate(chosen)}
+            return None
+        rotation = _Rotation([_Candidate(*row) for row in rows], now)
+        chosen = rotation.picks(tos)
         rows_update(
-            Did, ["last_call_at", "updated_at"], [(pk, at, at) for pk, at in stamps.items()]
+            Did,
+            [
+                "last_call_at",
+                "calls_today",
+                "calls_today_on",
+                "ramp_calls",
+                "ramp_credit",
+                "updated_at",
+            ],
+            [
+                (c.id, c.last_call_at, c.calls_today, now.date(), c.ramp_calls, c.ramp_credit, now)
+                for c in rotation.changed()
+            ],
         )
     return chosen
 
 
-class _Rotation:
-    """Picks in the selection order, each pick stamped as used last. A heap per area code
-    and one over all, entries dropped lazily once their caller ID was picked again."""
+_COLUMNS = (
+    "id",
+    "e164",
+    "area_code",
+    "health_score",
+    "last_call_at",
+    "calls_today",
+    "calls_today_on",
+    "ramp_calls",
+    "ramp_credit",
+)
 
-    def __init__(self, rows):
-        self.by_id = {}
+
+@dataclass(slots=True)
+class _Candidate:
+    id: int
+    e164: str
+    area_code: str
+    health_score: float
+    last_call_at: datetime | None
+    calls_today: int
+    calls_today_on: date | None
+    ramp_calls: int | None
+    ramp_credit: float
+    changed: bool = False
+    order_at: datetime = _NEVER  # last_call_at, or when it was last passed over
+
+    def __post_init__(self) -> None:
+        self.order_at = self.last_call_at or _NEVER
+
+    def key(self) -> tuple:
+        band = int(self.health_score / settings.DID_HEALTH_TIE_BAND + 1e-9)
+        return (-band, self.calls_today, self.order_at, self.id)
+
+
+class _Rotation:
+    """Picks in the selection order. A heap per area code and one over all, keyed by each
+    candidate's current order; an entry whose candidate was picked since is dropped when it
+    surfaces."""
+
+    def __init__(self, candidates: list[_Candidate], now: datetime):
+        self.now = now
+        self.cap = settings.DID_DAILY_CALL_CAP
+        self.by_id = {c.id: c for c in candidates}
         self.everyone: list = []
         self.by_area: dict[str, list] = {}
-        for pk, e164, area, health, last in rows:
-            self.by_id[pk] = (CallerId(pk, e164), area, health)
-            entry = (-health, last or _NEVER, pk)
-            self.everyone.append(entry)
-            self.by_area.setdefault(area, []).append(entry)
-        self.current = {pk: last or _NEVER for pk, _, _, _, last in rows}
-        heapq.heapify(self.everyone)
-        for heap in self.by_area.values():
+        for c in candidates:
+            if c.calls_today_on != now.date():
+                c.calls_today = 0
+            if self.cap and c.calls_today >= self.cap:
+                continue
+            self.by_area.setdefault(c.area_code, [])
+            self._push(c)
+        for heap in (self.everyone, *self.by_area.values()):
             heapq.heapify(heap)
 
-    def picks(self, tos: list[str], now: datetime) -> list[CallerId]:
-        out = []
+    def _push(self, c: _Candidate) -> None:
+        for heap in (self.everyone, self.by_area[c.area_code]):
+            heapq.heappush(heap, (c.key(), c.id))
+
+    def _top(self, heap: list, hidden: set[int]) -> _Candidate | None:
+        while heap:
+            key, pk = heap[0]
+            c = self.by_id[pk]
+            if key == c.key() and pk not in hidden and not (self.cap and c.calls_today >= self.cap):
+                return c
+            heapq.heappop(heap)  # stale (picked or passed over since), capped, or hidden
+        return None
+
+    def picks(self, tos: list[str]) -> list[CallerId | None]:
+        out: list[CallerId | None] = []
         for i, to in enumerate(tos):
-            heap = self.by_area.get(_area_code(to)) or self.everyone
-            while heap[0][1] != self.current[heap[0][2]]:
-                heapq.heappop(heap)  # an entry from before this caller ID's last pick
-            pk = heap[0][2]
-            caller_id, area, health = self.by_id[pk]
-            used = self.current[pk] = now + timedelta(microseconds=i)
-            heapq.heappush(self.everyone, (-health, used, pk))
-            heapq.heappush(self.by_area[area], (-health, used, pk))
-            out.append(caller_id)
+            stamp = self.now + timedelta(microseconds=i)
+            c = self._pick(to, stamp)
+            if c is None:
+                out.append(None)
+                continue
+            c.last_call_at = c.order_at = stamp
+            c.calls_today += 1
+            c.changed = True
+            self._push(c)
+            out.append(CallerId(c.id, c.e164))
         return out
+
+    def _pick(self, to: str, stamp: datetime) -> _Candidate | None:
+        """Same area code first, then anyone. A ramping caller ID that passes on the call is
+        hidden for this pick and goes behind the others; when only such ones are left, the
+        first of them takes it."""
+        passed: list[_Candidate] = []
+        hidden: set[int] = set()
+        chosen = None
+        for heap in (self.by_area.get(_area_code(to)) or [], self.everyone):
+            while chosen is None and (c := self._top(heap, hidden)) is not None:
+                if self._takes(c):
+                    chosen = c
+                else:
+                    passed.append(c)
+                    hidden.add(c.id)
+            if chosen is not None:
+                break
+        if chosen is None and passed:
+            chosen = passed[0]
+            self._takes(chosen, always=True)
+        for c in passed:
+            if c is not chosen:
+                c.order_at = stamp
+                self._push(c)  # its entries were dropped while it was hidden
+        return chosen
+
+    def _takes(self, c: _Candidate, *, always: bool = False) -> bool:
+        """Whether a ramping caller ID takes the call offered: its share of the calls it is
+        offered grows with its calls since it came back (a credit of `share` per offer, one
+        spent per call taken)."""
+        if c.ramp_calls is None:
+            return True
+        ramp = settings.DID_RAMP_CALLS
+        c.ramp_credit += max(settings.DID_RAMP_MIN_SHARE, c.ramp_calls / ramp)
+        c.changed = True
+        if c.ramp_credit < 1.0 and not always:
+            return False
+        c.ramp_credit = max(0.0, c.ramp_credit - 1.0)
+        c.ramp_calls += 1
+        if c.ramp_calls >= ramp:
+            c.ramp_calls, c.ramp_credit = None, 0.0
+        return True
+
+    def changed(self) -> list[_Candidate]:
+        return [c for c in self.by_id.values() if c.changed]
 
 
 def did_select_for_call(
     *, org_id: int, to: str, caller_id_filter: dict, now: datetime, e164: str = ""
 ) -> CallerId | None:
-    """The caller ID for one call to `to` (see dids_select_for_calls)."""
-    return dids_select_for_calls(
+    """The caller ID for one call to `to` (see dids_select_for_calls); None when there is no
+    healthy one or every one made its calls for today."""
+    picks = dids_select_for_calls(
         org_id=org_id, tos=[to], caller_id_filter=caller_id_filter, now=now, e164=e164
-    )[0]
+    )
+    return picks[0] if picks else None
