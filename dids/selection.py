@@ -106,14 +106,10 @@ class _Candidate:
     ramp_calls: int | None
     ramp_credit: float
     changed: bool = False
-    order_at: datetime = _NEVER  # last_call_at, or when it was last passed over
-
-    def __post_init__(self) -> None:
-        self.order_at = self.last_call_at or _NEVER
 
     def key(self) -> tuple:
         band = int(self.health_score / settings.DID_HEALTH_TIE_BAND + 1e-9)
-        return (-band, self.calls_today, self.order_at, self.id)
+        return (-band, self.calls_today, self.last_call_at or _NEVER, self.id)
 
 
 class _Rotation:
@@ -145,67 +141,67 @@ class _Rotation:
         while heap:
             key, pk = heap[0]
             c = self.by_id[pk]
-            if key == c.key() and pk not in hidden and not (self.cap and c.calls_today >= self.cap):
+            if key == c.key() and pk not in hidden and not self._capped(c):
                 return c
             heapq.heappop(heap)  # stale (picked or passed over since), capped, or hidden
         return None
 
     def picks(self, tos: list[str]) -> list[CallerId | None]:
         out: list[CallerId | None] = []
+        ramping = [c for c in self.by_id.values() if c.ramp_calls is not None]
         for i, to in enumerate(tos):
-            stamp = self.now + timedelta(microseconds=i)
-            c = self._pick(to, stamp)
+            self._ramp_credit(ramping)
+            c = self._pick(to, {r.id for r in ramping if r.ramp_credit < 1.0})
             if c is None:
                 out.append(None)
                 continue
-            c.last_call_at = c.order_at = stamp
+            if c.ramp_calls is not None:
+                self._ramp_step(c)
+            c.last_call_at = self.now + timedelta(microseconds=i)
             c.calls_today += 1
             c.changed = True
             self._push(c)
             out.append(CallerId(c.id, c.e164))
         return out
 
-    def _pick(self, to: str, stamp: datetime) -> _Candidate | None:
-        """Same area code first, then anyone. A ramping caller ID that passes on the call is
-        hidden for this pick and goes behind the others; when only such ones are left, the
-        first of them takes it."""
-        passed: list[_Candidate] = []
+    def _ramp_credit(self, ramping: list[_Candidate]) -> None:
+        """Each call, a ramping caller ID earns `share` of the one call in N (candidates) it
+        would otherwise get; it may take a call once it has earned a whole one. Its share grows
+        with its calls since it came back."""
+        n = sum(1 for c in self.by_id.values() if not self._capped(c)) or 1
+        for c in ramping:
+            if c.ramp_calls is not None and not self._capped(c):
+                share = max(settings.DID_RAMP_MIN_SHARE, c.ramp_calls / settings.DID_RAMP_CALLS)
+                c.ramp_credit += share / n
+                c.changed = True
+
+    def _ramp_step(self, c: _Candidate) -> None:
+        c.ramp_credit = max(0.0, c.ramp_credit - 1.0)
+        c.ramp_calls += 1
+        if c.ramp_calls >= settings.DID_RAMP_CALLS:
+            c.ramp_calls, c.ramp_credit = None, 0.0
+
+    def _pick(self, to: str, waiting: set[int]) -> _Candidate | None:
+        """Same area code first, then anyone, leaving out ramping caller IDs still earning their
+        next call; when only those are left, the first of them takes it."""
         hidden: set[int] = set()
         chosen = None
         for heap in (self.by_area.get(_area_code(to)) or [], self.everyone):
             while chosen is None and (c := self._top(heap, hidden)) is not None:
-                if self._takes(c):
-                    chosen = c
-                else:
-                    passed.append(c)
+                if c.id in waiting:
                     hidden.add(c.id)
+                else:
+                    chosen = c
             if chosen is not None:
                 break
-        if chosen is None and passed:
-            chosen = passed[0]
-            self._takes(chosen, always=True)
-        for c in passed:
-            if c is not chosen:
-                c.order_at = stamp
-                self._push(c)  # its entries were dropped while it was hidden
+        for pk in hidden:
+            self._push(self.by_id[pk])  # their entries were dropped while hidden
+        if chosen is None and hidden:
+            chosen = self._top(self.everyone, set())
         return chosen
 
-    def _takes(self, c: _Candidate, *, always: bool = False) -> bool:
-        """Whether a ramping caller ID takes the call offered: its share of the calls it is
-        offered grows with its calls since it came back (a credit of `share` per offer, one
-        spent per call taken)."""
-        if c.ramp_calls is None:
-            return True
-        ramp = settings.DID_RAMP_CALLS
-        c.ramp_credit += max(settings.DID_RAMP_MIN_SHARE, c.ramp_calls / ramp)
-        c.changed = True
-        if c.ramp_credit < 1.0 and not always:
-            return False
-        c.ramp_credit = max(0.0, c.ramp_credit - 1.0)
-        c.ramp_calls += 1
-        if c.ramp_calls >= ramp:
-            c.ramp_calls, c.ramp_credit = None, 0.0
-        return True
+    def _capped(self, c: _Candidate) -> bool:
+        return bool(self.cap) and c.calls_today >= self.cap
 
     def changed(self) -> list[_Candidate]:
         return [c for c in self.by_id.values() if c.changed]

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from dids.selection import did_select_for_call
+from dids.selection import did_select_for_call, dids_select_for_calls
 from tests.factories import DidFactory
 
 NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
@@ -67,3 +67,78 @@ def test_a_named_caller_id_is_used_only_when_it_is_eligible(org, other_org):
     assert pick(org, e164="+12125550001") == "+12125550001"  # not the same-area one
     assert pick(org, e164="+12125550002") is None  # unhealthy
     assert pick(org, e164="+13125550001") is None  # another org's
+
+
+def picks(org, n, *, to="+14155550101", now=NOW, batch=1):
+    """n picks in batches of `batch`, a second apart: the chosen numbers in order."""
+    out = []
+    for i in range(0, n, batch):
+        chosen = dids_select_for_calls(
+            org_id=org.id,
+            tos=[to] * min(batch, n - i),
+            caller_id_filter={},
+            now=now + timedelta(seconds=i),
+        )
+        out += [c.e164 if c else None for c in chosen]
+    return out
+
+
+def test_among_equally_healthy_the_least_used_today_goes_first(org):
+    # 0.91 and 0.94 are equals (DID_HEALTH_TIE_BAND 0.05); 0.99 is healthier.
+    busy = DidFactory(
+        organization=org, e164="+14155550001", health_score=0.94, calls_today=7,
+        calls_today_on=NOW.date(), last_call_at=NOW - timedelta(hours=3),
+    )  # fmt: skip
+    DidFactory(
+        organization=org, e164="+14155550002", health_score=0.91, calls_today=2,
+        calls_today_on=NOW.date(), last_call_at=NOW - timedelta(minutes=1),
+    )  # fmt: skip
+    assert pick(org) == "+14155550002"  # fewer calls today, though used more recently
+    busy.calls_today_on = NOW.date() - timedelta(days=1)  # yesterday's count: none today
+    busy.save()
+    assert pick(org, now=NOW + timedelta(seconds=1)) == "+14155550001"
+    busy.refresh_from_db()
+    assert (busy.calls_today, busy.calls_today_on) == (1, NOW.date())
+
+
+def test_a_caller_id_at_its_daily_cap_is_skipped_until_tomorrow(org, settings):
+    settings.DID_DAILY_CALL_CAP = 3
+    DidFactory(organization=org, e164="+14155550001")
+    DidFactory(organization=org, e164="+14155550002")
+    chosen = picks(org, 8, batch=4)
+    assert sorted(c for c in chosen if c) == ["+14155550001"] * 3 + ["+14155550002"] * 3
+    assert chosen[-2:] == [None, None]  # both capped: no caller ID for these calls today
+    tomorrow = NOW.replace(hour=0) + timedelta(days=1)
+    assert picks(org, 2, now=tomorrow) == ["+14155550001", "+14155550002"]
+
+
+def test_no_healthy_caller_id_is_none_for_the_whole_batch(org):
+    assert (
+        dids_select_for_calls(org_id=org.id, tos=["+1"] * 3, caller_id_filter={}, now=NOW) is None
+    )
+
+
+def test_a_caller_id_back_in_rotation_takes_a_growing_share_until_the_ramp_is_over(org, settings):
+    settings.DID_RAMP_CALLS, settings.DID_RAMP_MIN_SHARE = 20, 0.1
+    back = DidFactory(organization=org, e164="+14155550009", ramp_calls=0)
+    for n in range(3):
+        DidFactory(organization=org, e164=f"+1415555000{n}")
+    chosen = picks(org, 500, batch=10)
+    taken = [i for i, e164 in enumerate(chosen) if e164 == back.e164]
+    # Without a ramp it would take every fourth call. With it: one in forty at first, then
+    # closer and closer, and its full share once the ramp (20 calls) is over.
+    gaps = [b - a for a, b in zip(taken, taken[1:], strict=False)]
+    assert gaps[:2] == [40, 40]
+    assert gaps[0] > gaps[9] > gaps[18] and min(gaps[:19]) > 4  # never beyond its share
+    assert sum(1 for i in taken if i < 100) == 2
+    assert 24 <= sum(1 for i in taken if i >= 400) <= 26
+    back.refresh_from_db()
+    assert back.ramp_calls is None
+
+
+def test_a_ramping_caller_id_alone_in_its_area_still_gives_way_to_the_others(org):
+    back = DidFactory(organization=org, e164="+16465550009", area_code="646", ramp_calls=0)
+    DidFactory(organization=org, e164="+14155550001")
+    chosen = picks(org, 20, to="+16465550101")
+    assert chosen.count(back.e164) <= 3  # same area, but ramping: mostly the other one
+    assert None not in chosen
