@@ -129,7 +129,7 @@ def test_a_caller_id_back_in_rotation_takes_a_growing_share_until_the_ramp_is_ov
     # closer and closer, and its full share once the ramp (20 calls) is over.
     gaps = [b - a for a, b in zip(taken, taken[1:], strict=False)]
     assert gaps[:2] == [40, 40]
-    assert gaps[0] > gaps[9] > gaps[18] and min(gaps[:19]) > 4  # never beyond its share
+    assert gaps[0] > gaps[9] > gaps[17] and min(gaps[:19]) >= 4  # never beyond its share
     assert sum(1 for i in taken if i < 100) == 2
     assert 24 <= sum(1 for i in taken if i >= 400) <= 26
     back.refresh_from_db()
