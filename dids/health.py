@@ -227,9 +227,12 @@ def _apply(did: Did, now: datetime) -> str:
         did.health_spam,
     ) = window.astuple()
     did.health_seq = top
+    if not judged(did):
+        did.save()  # on probation, too few calls yet: its score stays as it came back
+        return "on_probation"
     score, _ = did_health(did)
     did.health_score = score
-    action = _act(did, score, now) if did.state == Did.State.ACTIVE and judged(did) else ""
+    action = _act(did, score, now) if did.state == Did.State.ACTIVE else ""
     did.save()
     return action or "scored"
 

@@ -1,4 +1,5 @@
-"""`manage.py run_dispatcher`: the dispatch tick in a loop, with the dialer's sweeps.
+"""`manage.py run_dispatcher`: the dispatch tick in a loop, with the dialer's sweeps and the
+caller IDs' lifecycle (back from cooldown).
 
 Beat runs the same tasks in production; a dedicated loop ticks on time when beat or the
 broker is busy, and several may run at once (the tick is safe with concurrent dispatchers).
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand
 from campaigns.dispatch import dispatch_tick
 from campaigns.outcomes import claims_release_stale
 from campaigns.tasks import calls_sweep
+from dids.health import dids_lifecycle
 
 
 class Command(BaseCommand):
@@ -37,7 +39,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"tick {result}")
             if started - last_sweep >= sweep_every:
                 last_sweep = started
-                swept = {"released": claims_release_stale(), **calls_sweep()}
+                swept = {
+                    "released": claims_release_stale(),
+                    **calls_sweep(),
+                    "caller_ids": dids_lifecycle(),
+                }
                 self.stdout.write(f"sweep {swept}")
             self.stdout.flush()
             time.sleep(max(0.0, interval - (time.monotonic() - started)))
