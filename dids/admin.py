@@ -1,8 +1,11 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
 
-from dids.models import Did
-from dids.services import did_number_fields
+from dids.health import did_health
+from dids.models import Did, DidHealthEvent
+from dids.selectors import RECENT_CALLS, did_recent_calls_list
+from dids.services import did_number_fields, dids_release, dids_retire
 from orgs.admin_scoping import OrgScopedAdmin
 from prospects.phones import normalize_one
 
@@ -35,6 +38,50 @@ class DidForm(forms.ModelForm):
         return data
 
 
+# The "last calls" strip: one square per call, colored by what it says of the caller ID.
+STRIP_COLORS = {
+    "person": "#2e7d32",  # answered by a person
+    "machine": "#1565c0",  # answered by a machine or voicemail
+    "no answer": "#9e9e9e",  # no answer or busy
+    "spam": "#c62828",  # the carrier's spam signal
+    "failed": "#ef6c00",  # any other failure
+}
+_SQUARE = (
+    '<span title="{}" style="display:inline-block;width:5px;height:14px;'
+    'margin-right:1px;background:{}"></span>'
+)
+
+
+def call_kind(event: DidHealthEvent) -> str:
+    if event.spam:
+        return "spam"
+    if event.human:
+        return "person"
+    if event.answered:
+        return "machine"
+    if event.no_answer or event.outcome == "busy":
+        return "no answer"
+    return "failed"
+
+
+def call_title(event: DidHealthEvent) -> str:
+    parts = [event.outcome or "unknown"]
+    if event.duration_seconds:
+        parts.append(f"{event.duration_seconds} s")
+    if event.sip_response_code:
+        parts.append(f"SIP {event.sip_response_code}")
+    return ", ".join(parts) + f" ({event.created_at:%Y-%m-%d %H:%M} UTC)"
+
+
+def calls_strip(events: list[DidHealthEvent]) -> str:
+    return format_html(
+        '<span style="white-space:nowrap">{}</span>',
+        format_html_join(
+            "", _SQUARE, ((call_title(e), STRIP_COLORS[call_kind(e)]) for e in events)
+        ),
+    )
+
+
 @admin.register(Did)
 class DidAdmin(OrgScopedAdmin):
     list_display = (
@@ -43,21 +90,92 @@ class DidAdmin(OrgScopedAdmin):
         "area_code",
         "region",
         "state",
-        "health_score",
+        "score",
+        "health_warning",
+        "last_calls",
         "voice_enabled",
         "sms_enabled",
         "last_call_at",
         "last_sms_at",
     )
-    list_filter = ("state", "organization", "voice_enabled", "sms_enabled")
+    list_filter = ("state", "health_warning", "organization", "voice_enabled", "sms_enabled")
     search_fields = ("e164", "friendly_name")
     form = DidForm
     readonly_fields = (
         "area_code",
         "region",
         "health_score",
+        "health_components",
+        "last_calls",
+        "health_warning",
+        "health_since",
+        "health_calls",
+        "health_answered",
+        "health_humans",
+        "health_seconds",
+        "health_no_answer",
+        "health_spam",
+        "health_seq",
+        "health_floor",
+        "cooldowns",
+        "burned_at",
+        "ramp_calls",
+        "ramp_credit",
+        "calls_today",
+        "calls_today_on",
         "last_call_at",
         "last_sms_at",
         "created_at",
         "updated_at",
     )
+    actions = ("release_from_cooldown", "retire")
+
+    def get_changelist_instance(self, request):
+        """The page's caller IDs carry their last calls, read in one query for the page."""
+        changelist = super().get_changelist_instance(request)
+        page = list(changelist.result_list)  # evaluated here, reused by the template
+        recent = did_recent_calls_list(dids=page)
+        for did in page:
+            did.recent_calls = recent[did.id]
+        return changelist
+
+    @admin.display(description="score", ordering="health_score")
+    def score(self, did: Did) -> str:
+        return f"{did.health_score:.2f}"
+
+    @admin.display(description=f"last {RECENT_CALLS} calls")
+    def last_calls(self, did: Did) -> str:
+        events = getattr(did, "recent_calls", None)
+        if events is None:  # the change form: one caller ID
+            events = did_recent_calls_list(dids=[did])[did.id]
+        return calls_strip(events) if events else self.get_empty_value_display()
+
+    @admin.display(description="components")
+    def health_components(self, did: Did) -> str:
+        _, parts = did_health(did)
+        return ", ".join(f"{name} {value:.2f}" for name, value in parts.items())
+
+    @admin.action(description="Release from cooldown", permissions=["change"])
+    def release_from_cooldown(self, request, queryset):
+        selected = queryset.count()
+        released = dids_release(dids=queryset)
+        if released == selected:
+            self.message_user(
+                request, f"Released {_ids(released)} from cooldown.", messages.SUCCESS
+            )
+        else:
+            self.message_user(
+                request,
+                f"Released {released} of {selected} selected caller IDs from cooldown; "
+                "only cooling ones are released.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Retire", permissions=["change"])
+    def retire(self, request, queryset):
+        retired = dids_retire(dids=queryset)
+        self.message_user(request, f"Retired {_ids(retired)}.", messages.SUCCESS)
+
+
+def _ids(n: int) -> str:
+    return f"{n} caller ID" if n == 1 else f"{n} caller IDs"

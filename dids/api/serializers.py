@@ -58,3 +58,69 @@ class DidSerializer(serializers.ModelSerializer):
                 )
             attrs.update(did_number_fields(number.e164))
         return attrs
+
+
+# --- Health (output only) ------------------------------------------------------------------
+
+
+class DidHealthComponentsSerializer(serializers.Serializer):
+    """The score's parts, 0..1 each, over the calls in its window."""
+
+    answer_rate = serializers.FloatField(help_text="Answered / calls.")
+    duration = serializers.FloatField(help_text="Mean seconds per call / 60, capped at 1.")
+    engagement = serializers.FloatField(help_text="Answered by a person / answered.")
+    no_answer_trend = serializers.FloatField(help_text="1 - no-answer rate.")
+    spam_clean = serializers.FloatField(help_text="1 - rate of the carrier's spam signal.")
+
+
+class DidHealthSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    e164 = serializers.CharField()
+    state = serializers.ChoiceField(choices=Did.State.choices)
+    warning = serializers.BooleanField(help_text="Active, but its score is below the warning line.")
+    score = serializers.FloatField(help_text="0..1, the weighted components.")
+    components = DidHealthComponentsSerializer()
+    health_calls = serializers.IntegerField(help_text="Calls in the score's window.")
+    cooldown_until = serializers.DateTimeField(allow_null=True)
+    ramp_calls = serializers.IntegerField(
+        allow_null=True,
+        help_text="Calls since it came back into rotation; null when it is not ramping.",
+    )
+    calls_today = serializers.IntegerField(help_text="Calls placed today (UTC).")
+
+
+class DidTrafficShareSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    e164 = serializers.CharField()
+    calls = serializers.IntegerField()
+    share = serializers.FloatField(help_text="Its calls / all the pool's campaign calls.")
+
+
+class DidStateCountsSerializer(serializers.Serializer):
+    warming = serializers.IntegerField()
+    active = serializers.IntegerField()
+    cooling = serializers.IntegerField()
+    burned = serializers.IntegerField()
+    retired = serializers.IntegerField()
+
+
+class DidPoolReportSerializer(serializers.Serializer):
+    counts = DidStateCountsSerializer(help_text="Caller IDs by state.")
+    active_with_warning = serializers.IntegerField()
+    traffic = DidTrafficShareSerializer(
+        many=True, help_text="Campaign calls of the last 24 hours by caller ID, largest first."
+    )
+    burned_last_7_days = serializers.IntegerField()
+    burn_rate_per_day = serializers.FloatField(help_text="Burned in the last 7 days / 7.")
+    runs_out_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When no active caller ID is left at the burn rate; null when none burn.",
+    )
+
+
+class DidTransitionErrorSerializer(serializers.Serializer):
+    """409 from release: the caller ID is not cooling."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    state = serializers.ChoiceField(choices=Did.State.choices)

@@ -1,7 +1,21 @@
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
 from dids.api.filters import DidFilter
-from dids.api.serializers import DidSerializer
+from dids.api.serializers import (
+    DidHealthSerializer,
+    DidPoolReportSerializer,
+    DidSerializer,
+    DidTransitionErrorSerializer,
+)
 from dids.models import Did
-from orgs.api.base import TenantModelViewSet
+from dids.selectors import did_health_get, did_pool_report_get
+from dids.services import did_cooldown_end
+from orgs.api.base import TenantModelViewSet, TenantViewSet
 from orgs.models import Scope
 
 
@@ -11,3 +25,44 @@ class DidViewSet(TenantModelViewSet):
     filterset_class = DidFilter
     read_scopes = (Scope.DIDS_READ, Scope.DIDS_MANAGE)
     write_scopes = (Scope.DIDS_MANAGE,)
+
+    @extend_schema(
+        operation_id="dids_release",
+        request=None,
+        responses={200: DidHealthSerializer, 409: DidTransitionErrorSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        """End a cooling caller ID's cooldown now: back into rotation on a ramp, judged afresh
+        on its calls from now on. 409 with its state when it is not cooling."""
+        now = timezone.now()
+        try:
+            did = did_cooldown_end(did=self.get_object(), now=now)
+        except Did.DoesNotExist as exc:  # deleted since get_object()
+            raise Http404 from exc
+        return Response(DidHealthSerializer(did_health_get(did=did, now=now)).data)
+
+
+class DidHealthViewSet(mixins.ListModelMixin, TenantViewSet):
+    """Caller-ID health: each caller ID's score and what moves it, and the pool as a whole."""
+
+    queryset = Did.objects.all()
+    serializer_class = DidHealthSerializer
+    filterset_class = DidFilter
+    read_scopes = (Scope.DIDS_READ, Scope.DIDS_MANAGE)
+
+    @extend_schema(operation_id="dids_health_list")
+    def list(self, request):
+        """Each caller ID's score, its five components and where it stands in its lifecycle."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        now = timezone.now()
+        rows = [did_health_get(did=did, now=now) for did in page]
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
+
+    @extend_schema(operation_id="dids_health_report", responses=DidPoolReportSerializer)
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def report(self, request):
+        """The pool: caller IDs by state, who carries the campaign traffic, how fast caller IDs
+        burn and when, at that rate, none is left."""
+        report = did_pool_report_get(org=self.organization, now=timezone.now())
+        return Response(DidPoolReportSerializer(report).data)

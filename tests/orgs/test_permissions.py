@@ -5,6 +5,7 @@ naming the scopes it needs, and nothing changes.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -27,6 +28,7 @@ D_READ, D_MANAGE = "dids:read", "dids:manage"
 S_READ, S_MANAGE = "suppression:read", "suppression:manage"
 CC_READ, CC_MANAGE = "concurrency:read", "concurrency:manage"
 CALLS_READ, CALLS_MANAGE = "calls:read", "calls:manage"
+NEVER = datetime(2100, 1, 1, tzinfo=UTC)  # a cooldown only a release ends
 # Placing a call, answered without the carrier: a retry of the call make_objects() made.
 RETRIED_CALL = {"to": "+18005550101", "twiml": "<Response/>", "idempotency_key": "scope-table"}
 
@@ -67,6 +69,9 @@ ENDPOINTS = [
     Endpoint("put", "/api/v1/dids/{did}/", (D_MANAGE,), 200, {"friendly_name": "Main"}),
     Endpoint("patch", "/api/v1/dids/{did}/", (D_MANAGE,), 200, {"voice_enabled": False}),
     Endpoint("delete", "/api/v1/dids/{did}/", (D_MANAGE,), 204),
+    Endpoint("post", "/api/v1/dids/{cooling_did}/release/", (D_MANAGE,), 200),
+    Endpoint("get", "/api/v1/dids/health/", (D_READ, D_MANAGE), 200),
+    Endpoint("get", "/api/v1/dids/health/report/", (D_READ, D_MANAGE), 200),
     Endpoint("get", "/api/v1/suppressions/", (S_READ, S_MANAGE), 200),
     Endpoint("get", "/api/v1/suppressions/{suppression}/", (S_READ, S_MANAGE), 200),
     Endpoint("post", "/api/v1/suppressions/", (S_MANAGE,), 201, {"phone_number": "2125550199"}),
@@ -99,6 +104,7 @@ def make_objects(org) -> dict:
         "campaign": campaign.pk,
         "prospect": make_prospect(campaign, "+14155550101").pk,
         "did": DidFactory(organization=org).pk,
+        "cooling_did": DidFactory(organization=org, state="cooling", cooldown_until=NEVER).pk,
         "suppression": SuppressionFactory(organization=org).pk,
         "call": (
             CallAttempt.objects.filter(organization=org, idempotency_key="scope-table").first()
@@ -119,7 +125,7 @@ def state(org) -> dict:
     return {
         "campaigns": list(Campaign.objects.values_list("id", "name", "priority")),
         "prospects": list(Prospect.objects.values_list("id", flat=True)),
-        "dids": list(Did.objects.values_list("id", "friendly_name", "voice_enabled")),
+        "dids": list(Did.objects.values_list("id", "friendly_name", "voice_enabled", "state")),
         "suppressions": list(Suppression.objects.values_list("id", "reason")),
         "calls": list(CallAttempt.objects.values_list("id", "status")),
         "limit": Organization.objects.get(pk=org.pk).concurrency_limit,

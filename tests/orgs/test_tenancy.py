@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign
 from dids.models import Did
@@ -16,7 +17,9 @@ def theirs(other_campaign):
     return {
         "campaign": other_campaign.pk,
         "prospect": make_prospect(other_campaign, "+14155550101").pk,
-        "did": DidFactory(organization=other_org).pk,
+        "did": DidFactory(  # cooling, so that a release would change it
+            organization=other_org, state="cooling", cooldown_until=timezone.now()
+        ).pk,
         "suppression": SuppressionFactory(organization=other_org).pk,
         "call": OneOffCallFactory(organization=other_org).pk,
     }
@@ -56,6 +59,7 @@ BY_ID = [
     ("put", "/api/v1/dids/{did}/", {"friendly_name": "Mine now"}),
     ("patch", "/api/v1/dids/{did}/", {"phone_number": "2125550100"}),
     ("delete", "/api/v1/dids/{did}/", None),
+    ("post", "/api/v1/dids/{did}/release/", None),
     ("get", "/api/v1/suppressions/{suppression}/", None),
     ("put", "/api/v1/suppressions/{suppression}/", {"reason": "stop"}),
     ("patch", "/api/v1/suppressions/{suppression}/", {"reason": "stop"}),
@@ -90,6 +94,7 @@ def test_importing_into_another_orgs_campaign_is_not_found(api, theirs):
         ("/api/v1/campaigns/", "campaign"),
         ("/api/v1/prospects/", "prospect"),
         ("/api/v1/dids/", "did"),
+        ("/api/v1/dids/health/", "did"),
         ("/api/v1/suppressions/", "suppression"),
         ("/api/v1/calls/", "call"),
     ],
