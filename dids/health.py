@@ -121,10 +121,11 @@ def prior_calls(window: Window, *, on_probation: bool) -> int:
 
 
 def did_health(did: Did) -> tuple[float, dict[str, float]]:
-    """A caller ID's score and components, from the sums it holds."""
+    """A caller ID's score and components, from the sums it holds (on probation, before it
+    can be judged, the score it came back with)."""
     window = Window.of_did(did)
     parts = components(window, prior=prior_calls(window, on_probation=did.cooldowns > 0))
-    return score_of(parts), parts
+    return (score_of(parts) if judged(did) else did.health_score), parts
 
 
 def judged(did: Did) -> bool:
