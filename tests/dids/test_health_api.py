@@ -124,8 +124,9 @@ def test_each_caller_id_with_its_score_components_and_lifecycle(api, pool):
     }
     assert (cooling["state"], cooling["ramp_calls"]) == ("cooling", None)
     assert datetime.fromisoformat(cooling["cooldown_until"]) == pool["cooling"].cooldown_until
-    # 0.3 * 0.5 + 0.25 * 0.5 + 0.2 * 1.0 + 0.15 * 0.5 + 0.1 * 1.0
-    assert (ramping["ramp_calls"], ramping["health_calls"], ramping["score"]) == (4, 4, 0.65)
+    # Back from a cooldown with 4 calls, fewer than probation needs to judge it: the score it
+    # came back with, though its components already show those calls.
+    assert (ramping["ramp_calls"], ramping["health_calls"], ramping["score"]) == (4, 4, 1.0)
     assert ramping["components"] == {
         **CLEAN,
         "answer_rate": 0.5,
