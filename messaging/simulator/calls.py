@@ -258,6 +258,10 @@ class CallEngine:
         options = call.options
         if not options.status_callback or event not in options.events:
             return
+        sequence = call.sequence  # counts dropped callbacks too: they were sent, then lost
+        call.sequence += 1
+        if self.rt.dropping_callbacks():
+            return  # nobody receives the params: don't build them
         params = {
             "CallSid": call.sid,
             "AccountSid": call.account_sid,
@@ -269,13 +273,10 @@ class CallEngine:
             "ApiVersion": API_VERSION,
             "CallStatus": status,
             "CallbackSource": "call-progress-events",
-            "SequenceNumber": str(call.sequence),
+            "SequenceNumber": str(sequence),
             "Timestamp": rfc2822(self.rt.now()) or "",
             **(extra or {}),
         }
-        call.sequence += 1
-        if self.rt.dropping_callbacks():
-            return
         callback = self.rt.sign(
             kind="call-status",
             account_sid=call.account_sid,
