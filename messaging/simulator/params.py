@@ -4,6 +4,7 @@ The SDK drops unset parameters and sends list parameters as repeated keys, so fo
 as multi-dicts (`getall`) and every default is applied here (contract §0).
 """
 
+import functools
 from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -74,15 +75,24 @@ def callback_url(form: Form, name: str, *, code: int = 21609) -> str | None:
     url = text(form, name)
     if not url:
         return None
+    problem = _url_problem(url)
+    if problem is not None:
+        raise bad_request(code, f"{name} is not a valid URL: {problem}{url}")
+    return url
+
+
+@functools.lru_cache(maxsize=1024)  # every create repeats the same few callback URLs
+def _url_problem(url: str) -> str | None:
+    """What makes `url` unusable as a callback URL, as a message prefix; None if it is fine."""
     try:
         host = urlsplit(url).hostname or ""
     except ValueError:  # e.g. an unclosed IPv6 bracket
         host = ""
     if not url.startswith(URL_SCHEMES) or " " in url or not host:
-        raise bad_request(code, f"{name} is not a valid URL: {url}")
+        return ""
     if "_" in host:  # contract §1.1: hostnames may not contain underscores
-        raise bad_request(code, f"{name} is not a valid URL: its hostname has an underscore: {url}")
-    return url
+        return "its hostname has an underscore: "
+    return None
 
 
 def is_phone_address(to: str) -> bool:
