@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from multidict import MultiDict
+
 from messaging.simulator.formats import ApiError, is_e164, parse_api_time
 from messaging.simulator.state import CallFilter, CallOptions, TimeBound
 
@@ -27,6 +29,19 @@ FILTER_KEYS = (
     "EndTime",
     "EndTime>",
     "EndTime<",
+)
+CALL_OPTION_FIELDS = (  # what `call_options` reads, besides StatusCallbackEvent
+    "StatusCallback",
+    "StatusCallbackMethod",
+    "MachineDetection",
+    "SendDigits",
+    "AsyncAmd",
+    "AsyncAmdStatusCallback",
+    "AsyncAmdStatusCallbackMethod",
+    "MachineDetectionTimeout",
+    "Timeout",
+    "TimeLimit",
+    "Record",
 )
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -119,8 +134,19 @@ def call_parties(form: Form) -> tuple[str, str]:
 
 
 def call_options(form: Form) -> CallOptions:
-    """Twilio's defaults: only `completed` without StatusCallbackEvent; POST; AMD off."""
-    events = frozenset(form.getall("StatusCallbackEvent", [])) & CALL_EVENTS
+    """Twilio's defaults: only `completed` without StatusCallbackEvent; POST; AMD off.
+
+    A platform sends the same options with call after call, so each distinct set is checked
+    and built once; the calls share the (immutable) result.
+    """
+    events = tuple(form.getall("StatusCallbackEvent", []))
+    return _call_options(events, tuple(text(form, name) for name in CALL_OPTION_FIELDS))
+
+
+@functools.lru_cache(maxsize=256)
+def _call_options(events: tuple[str, ...], values: tuple[str, ...]) -> CallOptions:
+    form = MultiDict(zip(CALL_OPTION_FIELDS, values, strict=True))
+    subscribed = frozenset(events) & CALL_EVENTS
     amd_mode = text(form, "MachineDetection") or None
     if amd_mode is not None and amd_mode not in AMD_MODES:
         raise bad_request(20001, f"Invalid MachineDetection: {amd_mode!r}")
@@ -129,7 +155,7 @@ def call_options(form: Form) -> CallOptions:
     return CallOptions(
         status_callback=callback_url(form, "StatusCallback"),
         status_callback_method=method(form, "StatusCallbackMethod"),
-        events=events or frozenset({"completed"}),
+        events=subscribed or frozenset({"completed"}),
         amd_mode=amd_mode,
         async_amd=text(form, "AsyncAmd").lower() == "true",
         amd_callback=callback_url(form, "AsyncAmdStatusCallback"),
