@@ -21,7 +21,7 @@ from messaging.simulator.draw import CallAsk
 from messaging.simulator.formats import API_VERSION, ApiError, num_segments, sid
 from messaging.simulator.messages import MessageEngine
 from messaging.simulator.resources import (
-    call_json,
+    call_text,
     calls_page_json,
     message_json,
     notification_json,
@@ -38,9 +38,13 @@ RETRY_AFTER_SECONDS = "1"
 def json_response(
     body: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return web.Response(
-        text=json.dumps(body), status=status, content_type="application/json", headers=headers
-    )
+    return json_text_response(json.dumps(body), status, headers)
+
+
+def json_text_response(
+    text: str, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(text=text, status=status, content_type="application/json", headers=headers)
 
 
 class TwilioApi:
@@ -140,9 +144,9 @@ class TwilioApi:
         wait = self.calls.queue(call)
         self.rt.store.add_call(call)
         self.rt.stats.calls.add(account=account, to=to, from_=from_)
-        body = call_json(call)
+        body = call_text(call)
         self.calls.place(call, wait)
-        return json_response(body, 201)
+        return json_text_response(body, 201)
 
     async def list_calls(self, request: web.Request) -> web.Response:
         account, query = request.match_info["account"], request.query
@@ -157,7 +161,7 @@ class TwilioApi:
         return json_response(body)
 
     async def fetch_call(self, request: web.Request) -> web.Response:
-        return json_response(call_json(self._call(request)))
+        return json_text_response(call_text(self._call(request)))
 
     async def update_call(self, request: web.Request) -> web.Response:
         """`Status` ends the call; otherwise `Twiml` or `Url` redirect it, if it is live."""
@@ -171,7 +175,7 @@ class TwilioApi:
             if call.status != "in-progress":
                 raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
             self.calls.redirect(call, twiml=twiml, url=url)
-        return json_response(call_json(call))
+        return json_text_response(call_text(call))
 
     async def list_notifications(self, request: web.Request) -> web.Response:
         """The call's log: errors (`Log=0`, e.g. 13224) and warnings (`Log=1`, e.g. 21262)."""
