@@ -21,7 +21,7 @@ from messaging.simulator.draw import CallAsk
 from messaging.simulator.formats import API_VERSION, ApiError, num_segments, sid
 from messaging.simulator.messages import MessageEngine
 from messaging.simulator.resources import (
-    call_json,
+    call_text,
     calls_page_json,
     message_json,
     notification_json,
@@ -33,14 +33,32 @@ from messaging.simulator.state import CallRecord, MessageRecord
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PREFIX = f"/{API_VERSION}/Accounts/{{account}}"
 RETRY_AFTER_SECONDS = "1"
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 1000  # aiohttp refuses a form with more (413)
+
+
+async def read_form(request: web.Request) -> params.Form:
+    """The request's form, as `request.post()` reads it. The SDK's urlencoded UTF-8 bodies
+    are split here, each field decoded once for every create that repeats it (most do);
+    any other body is left to aiohttp."""
+    if request.content_type != FORM or request.charset not in (None, "utf-8"):
+        return await request.post()
+    body = await request.read()
+    if body.count(b"&") >= MAX_FORM_FIELDS:
+        return await request.post()  # refused there
+    return params.form(body.rstrip().decode())
 
 
 def json_response(
     body: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
-    return web.Response(
-        text=json.dumps(body), status=status, content_type="application/json", headers=headers
-    )
+    return json_text_response(json.dumps(body), status, headers)
+
+
+def json_text_response(
+    text: str, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(text=text, status=status, content_type="application/json", headers=headers)
 
 
 class TwilioApi:
@@ -113,7 +131,7 @@ class TwilioApi:
 
     async def create_call(self, request: web.Request) -> web.Response:
         account = request.match_info["account"]
-        form = await request.post()
+        form = await read_form(request)
         to, from_ = params.call_parties(form)
         options = params.call_options(form)
         if self.calls.queue_full(account):
@@ -140,9 +158,9 @@ class TwilioApi:
         wait = self.calls.queue(call)
         self.rt.store.add_call(call)
         self.rt.stats.calls.add(account=account, to=to, from_=from_)
-        body = call_json(call)
+        body = call_text(call)
         self.calls.place(call, wait)
-        return json_response(body, 201)
+        return json_text_response(body, 201)
 
     async def list_calls(self, request: web.Request) -> web.Response:
         account, query = request.match_info["account"], request.query
@@ -157,12 +175,12 @@ class TwilioApi:
         return json_response(body)
 
     async def fetch_call(self, request: web.Request) -> web.Response:
-        return json_response(call_json(self._call(request)))
+        return json_text_response(call_text(self._call(request)))
 
     async def update_call(self, request: web.Request) -> web.Response:
         """`Status` ends the call; otherwise `Twiml` or `Url` redirect it, if it is live."""
         call = self._call(request)
-        form = await request.post()
+        form = await read_form(request)
         status = params.update_status(form)
         twiml, url = params.update_redirect(form)
         if status is not None:
@@ -171,7 +189,7 @@ class TwilioApi:
             if call.status != "in-progress":
                 raise ApiError(400, 21220, "Call is not in-progress. Cannot redirect.")
             self.calls.redirect(call, twiml=twiml, url=url)
-        return json_response(call_json(call))
+        return json_text_response(call_text(call))
 
     async def list_notifications(self, request: web.Request) -> web.Response:
         """The call's log: errors (`Log=0`, e.g. 13224) and warnings (`Log=1`, e.g. 21262)."""
@@ -199,7 +217,7 @@ class TwilioApi:
 
     async def create_message(self, request: web.Request) -> web.Response:
         account = request.match_info["account"]
-        form = await request.post()
+        form = await read_form(request)
         to, from_, service = params.message_parties(form)
         body, media = params.message_content(form)
         self._check_recipient(to, from_, service)

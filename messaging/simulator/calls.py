@@ -6,7 +6,8 @@ event-loop timer for the next, so steps can never overtake each other even at `t
 `time_scale`; the CPS queue is real time.
 
 The CPS queue is a token bucket per account at the scenario's `cps` (contract §6: 1 by
-default); a create that finds more than 24 h of calls already queued is refused with 22005.
+default); a create that finds more than 24 h of calls already queued is refused with 22005,
+and a call that finds it empty, with a free slot, leaves it at once.
 A call to an invalid number fails without ringing and logs error 13224; async AMD without its
 callback logs warning 21262. Both go to the call's Notifications (Twilio's call log).
 
@@ -60,9 +61,15 @@ class CallEngine:
         return wait
 
     def place(self, call: CallRecord, wait: float) -> None:
-        """Start a queued call's clock; `initiated` fires when it leaves the CPS queue."""
+        """Start a queued call's clock; `initiated` fires when it leaves the CPS queue. With no
+        wait and no call queued before it, that is now (the create's answer is already built);
+        otherwise an event-loop timer releases it, after the calls queued before it."""
+        queued_before = self.rt.stats.calls_queued
         self.rt.stats.calls_queued += 1
-        self.steps.later(call, wait, self._dequeue)
+        if wait <= 0 and not queued_before:
+            self._dequeue(call)
+        else:
+            self.steps.later(call, wait, self._dequeue)
 
     def hang_up(self, call: CallRecord, requested: str) -> None:
         """`Status=canceled` ends a queued or ringing call; `completed` also ends a live one."""
@@ -258,6 +265,10 @@ class CallEngine:
         options = call.options
         if not options.status_callback or event not in options.events:
             return
+        sequence = call.sequence  # counts dropped callbacks too: they were sent, then lost
+        call.sequence += 1
+        if self.rt.dropping_callbacks():
+            return  # nobody receives the params: don't build them
         params = {
             "CallSid": call.sid,
             "AccountSid": call.account_sid,
@@ -269,13 +280,10 @@ class CallEngine:
             "ApiVersion": API_VERSION,
             "CallStatus": status,
             "CallbackSource": "call-progress-events",
-            "SequenceNumber": str(call.sequence),
+            "SequenceNumber": str(sequence),
             "Timestamp": rfc2822(self.rt.now()) or "",
             **(extra or {}),
         }
-        call.sequence += 1
-        if self.rt.dropping_callbacks():
-            return
         callback = self.rt.sign(
             kind="call-status",
             account_sid=call.account_sid,

@@ -8,6 +8,7 @@ order plays out the same way.
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Generic, TypeVar
 
 from messaging.simulator.scenario import CALL_OUTCOMES, Range, Scenario
@@ -76,7 +77,11 @@ class Drawer:
         self._landlines: SuffixTable[bool] = SuffixTable(dict.fromkeys(scenario.landlines, True))
         self._spam: SuffixTable[float] = SuffixTable(scenario.spam_from)
         self._codes = [int(c) for c in scenario.sms_error_codes]
-        self._code_weights = list(scenario.sms_error_codes.values())
+        self._code_cum_weights = list(accumulate(scenario.sms_error_codes.values()))
+        self._outcomes = list(scenario.call_outcomes)
+        self._outcome_cum_weights = list(accumulate(scenario.call_outcomes.values()))
+        self._machine_ends = list(scenario.amd_machine_end)
+        self._machine_end_cum_weights = list(accumulate(scenario.amd_machine_end.values()))
 
     def is_landline(self, to: str) -> bool:
         return self._landlines.get(to) is not None
@@ -110,13 +115,14 @@ class Drawer:
         return CallPlan("failed", 0.0, 0.0, self.rng.choice(FAILED_SIP_CODES), None, 0.0)
 
     def _call_outcome(self, from_: str) -> str:
-        weights = dict(self.scenario.call_outcomes)
         penalty = self._spam.get(from_) or 0.0  # the longest matching suffix
-        if penalty:
-            answered = weights.get("human", 0.0) + weights.get("machine", 0.0)
-            for name in ("human", "machine"):
-                weights[name] = weights.get(name, 0.0) * (1.0 - penalty)
-            weights["rejected"] = answered * penalty
+        if not penalty:
+            return self.rng.choices(self._outcomes, cum_weights=self._outcome_cum_weights)[0]
+        weights = dict(self.scenario.call_outcomes)
+        answered = weights.get("human", 0.0) + weights.get("machine", 0.0)
+        for name in ("human", "machine"):
+            weights[name] = weights.get(name, 0.0) * (1.0 - penalty)
+        weights["rejected"] = answered * penalty
         names = list(weights)
         return self.rng.choices(names, weights=[weights[n] for n in names])[0]
 
@@ -138,9 +144,8 @@ class Drawer:
             return "human", detect_s
         if ask.amd_mode == "Enable":
             return "machine_start", detect_s
-        ends = self.scenario.amd_machine_end
-        names = list(ends)
-        return self.rng.choices(names, weights=[ends[n] for n in names])[0], detect_s
+        ends = self.rng.choices(self._machine_ends, cum_weights=self._machine_end_cum_weights)
+        return ends[0], detect_s
 
     # --- messages ------------------------------------------------------------------------
 
@@ -157,4 +162,4 @@ class Drawer:
         return "delivered" if self.rng.random() < self.scenario.sms_delivery_rate else "undelivered"
 
     def _error_code(self) -> int:
-        return self.rng.choices(self._codes, weights=self._code_weights)[0]
+        return self.rng.choices(self._codes, cum_weights=self._code_cum_weights)[0]

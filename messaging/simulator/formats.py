@@ -1,5 +1,6 @@
 """Twilio wire formats: sids, RFC 2822 dates, E.164, SMS segments, the legacy error shape."""
 
+import functools
 import math
 import random
 import re
@@ -30,9 +31,12 @@ def sid(prefix: str) -> str:
 
 def rfc2822(ts: float | None) -> str | None:
     """`Tue, 31 Aug 2010 20:36:28 +0000` for a Unix time (None stays None)."""
-    if ts is None:
-        return None
-    t = time.gmtime(ts)
+    return None if ts is None else _rfc2822_second(math.floor(ts))
+
+
+@functools.lru_cache(maxsize=256)  # a call's times mostly fall in the same few seconds
+def _rfc2822_second(second: int) -> str:
+    t = time.gmtime(second)
     return (
         f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
         f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"

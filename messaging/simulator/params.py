@@ -4,9 +4,12 @@ The SDK drops unset parameters and sends list parameters as repeated keys, so fo
 as multi-dicts (`getall`) and every default is applied here (contract §0).
 """
 
+import functools
 from collections.abc import Mapping
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
+
+from multidict import MultiDict
 
 from messaging.simulator.formats import ApiError, is_e164, parse_api_time
 from messaging.simulator.state import CallFilter, CallOptions, TimeBound
@@ -27,6 +30,19 @@ FILTER_KEYS = (
     "EndTime>",
     "EndTime<",
 )
+CALL_OPTION_FIELDS = (  # what `call_options` reads, besides StatusCallbackEvent
+    "StatusCallback",
+    "StatusCallbackMethod",
+    "MachineDetection",
+    "SendDigits",
+    "AsyncAmd",
+    "AsyncAmdStatusCallback",
+    "AsyncAmdStatusCallbackMethod",
+    "MachineDetectionTimeout",
+    "Timeout",
+    "TimeLimit",
+    "Record",
+)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 
@@ -39,6 +55,17 @@ class Form(Protocol):
     def getall(self, key: str, default: Any = ...) -> list[Any]: ...
 
     def __contains__(self, key: object) -> bool: ...
+
+
+def form(body: str) -> MultiDict[str]:
+    """A urlencoded body's fields, as aiohttp reads them (blank values kept, '+' a space)."""
+    return MultiDict([_form_field(field) for field in body.split("&") if field])
+
+
+@functools.lru_cache(maxsize=4096)  # most of a create's fields repeat from call to call
+def _form_field(field: str) -> tuple[str, str]:
+    name, _, value = field.partition("=")
+    return unquote_plus(name), unquote_plus(value)
 
 
 def bad_request(code: int, message: str) -> ApiError:
@@ -74,15 +101,24 @@ def callback_url(form: Form, name: str, *, code: int = 21609) -> str | None:
     url = text(form, name)
     if not url:
         return None
+    problem = _url_problem(url)
+    if problem is not None:
+        raise bad_request(code, f"{name} is not a valid URL: {problem}{url}")
+    return url
+
+
+@functools.lru_cache(maxsize=1024)  # every create repeats the same few callback URLs
+def _url_problem(url: str) -> str | None:
+    """What makes `url` unusable as a callback URL, as a message prefix; None if it is fine."""
     try:
         host = urlsplit(url).hostname or ""
     except ValueError:  # e.g. an unclosed IPv6 bracket
         host = ""
     if not url.startswith(URL_SCHEMES) or " " in url or not host:
-        raise bad_request(code, f"{name} is not a valid URL: {url}")
+        return ""
     if "_" in host:  # contract §1.1: hostnames may not contain underscores
-        raise bad_request(code, f"{name} is not a valid URL: its hostname has an underscore: {url}")
-    return url
+        return "its hostname has an underscore: "
+    return None
 
 
 def is_phone_address(to: str) -> bool:
@@ -109,8 +145,19 @@ def call_parties(form: Form) -> tuple[str, str]:
 
 
 def call_options(form: Form) -> CallOptions:
-    """Twilio's defaults: only `completed` without StatusCallbackEvent; POST; AMD off."""
-    events = frozenset(form.getall("StatusCallbackEvent", [])) & CALL_EVENTS
+    """Twilio's defaults: only `completed` without StatusCallbackEvent; POST; AMD off.
+
+    A platform sends the same options with call after call, so each distinct set is checked
+    and built once; the calls share the (immutable) result.
+    """
+    events = tuple(form.getall("StatusCallbackEvent", []))
+    return _call_options(events, tuple(text(form, name) for name in CALL_OPTION_FIELDS))
+
+
+@functools.lru_cache(maxsize=256)
+def _call_options(events: tuple[str, ...], values: tuple[str, ...]) -> CallOptions:
+    form = MultiDict(zip(CALL_OPTION_FIELDS, values, strict=True))
+    subscribed = frozenset(events) & CALL_EVENTS
     amd_mode = text(form, "MachineDetection") or None
     if amd_mode is not None and amd_mode not in AMD_MODES:
         raise bad_request(20001, f"Invalid MachineDetection: {amd_mode!r}")
@@ -119,7 +166,7 @@ def call_options(form: Form) -> CallOptions:
     return CallOptions(
         status_callback=callback_url(form, "StatusCallback"),
         status_callback_method=method(form, "StatusCallbackMethod"),
-        events=events or frozenset({"completed"}),
+        events=subscribed or frozenset({"completed"}),
         amd_mode=amd_mode,
         async_amd=text(form, "AsyncAmd").lower() == "true",
         amd_callback=callback_url(form, "AsyncAmdStatusCallback"),

@@ -1,6 +1,7 @@
 """Response bodies: the Call and Message resources, a call's Notifications (its call log) and
 the list envelopes (contract §1.2, §2.2)."""
 
+import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
@@ -25,8 +26,38 @@ def account_path(account_sid: str) -> str:
     return f"/{API_VERSION}/Accounts/{account_sid}"
 
 
+def _call_path(call: CallRecord) -> str:
+    return f"{account_path(call.account_sid)}/Calls/{call.sid}"
+
+
 def call_json(call: CallRecord) -> dict[str, Any]:
-    base = f"{account_path(call.account_sid)}/Calls/{call.sid}"
+    return {**_call_fields(call), **_call_uris(_call_path(call))}
+
+
+def call_text(call: CallRecord) -> str:
+    """`json.dumps(call_json(call))`, byte for byte, for less: every create answers with it,
+    and escaping its eleven URIs was half the encoding. They differ between calls only by the
+    call's path, so it is escaped once and put into their JSON text.
+    """
+    fields = json.dumps(_call_fields(call))
+    uris = _CALL_URIS_TEXT.replace(_PATH, json.dumps(_call_path(call))[1:-1])
+    return f"{fields[:-1]}, {uris}}}"
+
+
+def _call_uris(path: str) -> dict[str, Any]:
+    """`uri` and `subresource_uris`, the Call resource's last fields."""
+    return {
+        "uri": f"{path}.json",
+        "subresource_uris": {key: f"{path}/{name}.json" for key, name in CALL_SUBRESOURCES.items()},
+    }
+
+
+_PATH = "<path>"  # in _CALL_URIS_TEXT, stands for the call's path (JSON-escaped)
+_CALL_URIS_TEXT = json.dumps(_call_uris(_PATH))[1:-1]
+
+
+def _call_fields(call: CallRecord) -> dict[str, Any]:
+    """The Call resource without `uri` and `subresource_uris`, which come last."""
     return {
         "sid": call.sid,
         "date_created": rfc2822(call.created),
@@ -53,8 +84,6 @@ def call_json(call: CallRecord) -> dict[str, Any]:
         "caller_name": None,
         "queue_time": str(call.queue_time_ms),
         "trunk_sid": None,
-        "uri": f"{base}.json",
-        "subresource_uris": {key: f"{base}/{name}.json" for key, name in CALL_SUBRESOURCES.items()},
     }
 
 

@@ -8,7 +8,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from messaging.simulator.api import TwilioApi
+from messaging.simulator.api import MAX_FORM_FIELDS, TwilioApi
 from messaging.simulator.callbacks import Dispatcher
 from messaging.simulator.calls import CallEngine
 from messaging.simulator.control import Control
@@ -50,7 +50,11 @@ class Simulator:
 
     def app(self) -> web.Application:
         api = TwilioApi(self.rt, self.calls, self.messages)
-        app = web.Application(middlewares=[api.middleware], client_max_size=1024**2)
+        app = web.Application(
+            middlewares=[api.middleware],
+            client_max_size=1024**2,
+            client_max_fields=MAX_FORM_FIELDS,
+        )
         app.add_routes(api.routes())
         app.add_routes(Control(self.rt, self.reset).routes())
         return app

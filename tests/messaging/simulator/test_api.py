@@ -1,5 +1,6 @@
 """The real SDK against the simulator: create, fetch, list and update, and each refusal."""
 
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,17 @@ def test_fetch_shows_the_call_once_it_ends(sim, client):
     assert int(call.duration) > 0
     assert call.start_time is not None and call.end_time is not None
     assert call.answered_by is None  # no AMD asked for
+
+
+def test_a_call_reads_the_same_fetched_or_listed(sim, client):
+    sim.scenario(to_suffix={"0102": "human"})
+    sid = place(client).sid
+    eventually(lambda: client.calls(sid).fetch().status == "completed")
+
+    fetched = requests.get(sim.api_url(f"Calls/{sid}.json"), auth=(ACCOUNT, TOKEN), timeout=5)
+    listed = requests.get(sim.api_url("Calls.json"), auth=(ACCOUNT, TOKEN), timeout=5).json()
+
+    assert fetched.text == json.dumps(listed["calls"][0])  # field for field, in Twilio's order
 
 
 def test_list_filters_by_to_and_pages_newest_first(sim, client):
