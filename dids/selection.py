@@ -168,6 +168,8 @@ class _Rotation:
         """Each call, a ramping caller ID earns `share` of the one call in N (candidates) it
         would otherwise get; it may take a call once it has earned a whole one. Its share grows
         with its calls since it came back."""
+        if not ramping:
+            return
         n = sum(1 for c in self.by_id.values() if not self._capped(c)) or 1
         for c in ramping:
             if c.ramp_calls is not None and not self._capped(c):
