@@ -156,10 +156,10 @@ def _prepare(
         if capped:  # every caller ID made its calls for today: tomorrow (UTC)
             tomorrow = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
             counts["daily_cap"] += _release(capped, claim, when=tomorrow)
-            served = [(pid, did) for pid, did in zip(pids, dids, strict=True) if did]
-            if not served:
+            pids = [pid for pid, did in zip(pids, dids, strict=True) if did]
+            dids = [did for did in dids if did]
+            if not pids:
                 return []
-            pids, dids = [pid for pid, _ in served], [did for _, did in served]
         tries = {p.id: p.attempt_count for p in prospects}
         rows = [
             {

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from dids.health import did_health
+from dids.health import DID_SUMS, did_health
 from dids.models import Did, DidHealthEvent
 from dids.selectors import RECENT_CALLS, did_recent_calls_list
 from dids.services import did_number_fields, dids_release, dids_retire
@@ -109,12 +109,7 @@ class DidAdmin(OrgScopedAdmin):
         "last_calls",
         "health_warning",
         "health_since",
-        "health_calls",
-        "health_answered",
-        "health_humans",
-        "health_seconds",
-        "health_no_answer",
-        "health_spam",
+        *DID_SUMS,
         "health_seq",
         "health_floor",
         "cooldowns",

@@ -28,12 +28,12 @@ DID_RAMP_CALLS calls (dids.selection). A caller ID whose number is spam-labelled
 within a handful of calls, comes back slowly, and burns on its first calls after.
 """
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from campaigns.events import events_emit
@@ -59,13 +59,10 @@ class Window:
     spam: int = 0
 
     def __add__(self, other: "Window") -> "Window":
-        return Window(*(a + b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
+        return Window(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     def __sub__(self, other: "Window") -> "Window":
-        return Window(*(a - b for a, b in zip(self.astuple(), other.astuple(), strict=True)))
-
-    def astuple(self) -> tuple[int, ...]:
-        return (self.calls, self.answered, self.humans, self.seconds, self.no_answer, self.spam)
+        return Window(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     @classmethod
     def of_event(cls, event: DidHealthEvent) -> "Window":
@@ -80,14 +77,22 @@ class Window:
 
     @classmethod
     def of_did(cls, did: Did) -> "Window":
-        return cls(
-            did.health_calls,
-            did.health_answered,
-            did.health_humans,
-            did.health_seconds,
-            did.health_no_answer,
-            did.health_spam,
-        )
+        return cls(*(getattr(did, name) for name in DID_SUMS))
+
+    def store(self, did: Did) -> None:
+        for name, value in zip(DID_SUMS, astuple(self), strict=True):
+            setattr(did, name, value)
+
+
+# The Did fields holding a Window, in its order.
+DID_SUMS = (
+    "health_calls",
+    "health_answered",
+    "health_humans",
+    "health_seconds",
+    "health_no_answer",
+    "health_spam",
+)
 
 
 def components(window: Window, *, prior: int = 0) -> dict[str, float]:
@@ -219,14 +224,7 @@ def _apply(did: Did, now: datetime) -> str:
     if low > old_low:  # the oldest calls leave the window
         for event in DidHealthEvent.objects.filter(did_id=did.id, seq__gt=old_low, seq__lte=low):
             window = window - Window.of_event(event)
-    (
-        did.health_calls,
-        did.health_answered,
-        did.health_humans,
-        did.health_seconds,
-        did.health_no_answer,
-        did.health_spam,
-    ) = window.astuple()
+    window.store(did)
     did.health_seq = top
     if not judged(did):
         did.save()  # on probation, too few calls yet: its score stays as it came back
@@ -271,40 +269,33 @@ def dids_lifecycle(*, now: datetime | None = None) -> dict[str, int]:
     """cooling -> active when the cooldown is over, warming -> active when warming is; both
     come back on a ramp, a cooled one judged afresh on its calls from now on."""
     now = now or timezone.now()
-    returned = Did.objects.filter(state=Did.State.COOLING, cooldown_until__lte=now).update(
-        state=Did.State.ACTIVE, **_fresh_start(now)
-    )
+    returned = cooldowns_end(Did.objects.filter(cooldown_until__lte=now), now=now)
     warmed = Did.objects.filter(state=Did.State.WARMING, warming_until__lte=now).update(
         state=Did.State.ACTIVE, ramp_calls=0, ramp_credit=0.0, updated_at=now
     )
     return {"returned": returned, "warmed": warmed}
 
 
-def _fresh_start(now: datetime) -> dict:
-    """A caller ID back from cooldown: a new window from now, and a ramp back in."""
-    return {
-        "cooldown_until": None,
-        "health_since": now,
-        "health_floor": F("health_seq"),
-        "health_score": 1.0,
-        "health_warning": False,
-        "health_calls": 0,
-        "health_answered": 0,
-        "health_humans": 0,
-        "health_seconds": 0,
-        "health_no_answer": 0,
-        "health_spam": 0,
-        "ramp_calls": 0,
-        "ramp_credit": 0.0,
-        "updated_at": now,
-    }
+def cooldowns_end(dids: QuerySet[Did], *, now: datetime | None = None) -> int:
+    """Those of `dids` that are cooling come back now: a new window from now, and a ramp back
+    in (one statement); returns how many."""
+    now = now or timezone.now()
+    return dids.filter(state=Did.State.COOLING).update(
+        state=Did.State.ACTIVE,
+        cooldown_until=None,
+        health_since=now,
+        health_floor=F("health_seq"),
+        health_score=1.0,
+        health_warning=False,
+        **dict.fromkeys(DID_SUMS, 0),
+        ramp_calls=0,
+        ramp_credit=0.0,
+        updated_at=now,
+    )
 
 
 def did_release(did: Did, *, now: datetime | None = None) -> Did:
     """An operator ends a caller ID's cooldown now (it comes back as the lifecycle would)."""
-    now = now or timezone.now()
-    Did.objects.filter(pk=did.pk, state=Did.State.COOLING).update(
-        state=Did.State.ACTIVE, **_fresh_start(now)
-    )
+    cooldowns_end(Did.objects.filter(pk=did.pk), now=now)
     did.refresh_from_db()
     return did

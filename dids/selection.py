@@ -126,7 +126,7 @@ class _Rotation:
         for c in candidates:
             if c.calls_today_on != now.date():
                 c.calls_today = 0
-            if self.cap and c.calls_today >= self.cap:
+            if self._capped(c):
                 continue
             self.by_area.setdefault(c.area_code, [])
             self._push(c)

@@ -3,11 +3,10 @@
 from datetime import datetime
 
 import phonenumbers
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from dids.health import did_release
+from dids.health import cooldowns_end
 from dids.models import Did
 from orgs.api.errors import DomainError
 
@@ -36,33 +35,21 @@ def did_number_fields(e164: str) -> dict:
 
 
 def did_cooldown_end(*, did: Did, now: datetime | None = None) -> Did:
-    """An operator ends a cooling caller ID's cooldown now (dids.health.did_release), or
-    NotCooling naming the state it is in. The row is locked while it is checked and
-    released, so neither the lifecycle nor a health update can slip in between."""
-    with transaction.atomic():
-        state = (
-            Did.objects.select_for_update(no_key=True)
-            .filter(pk=did.pk)
-            .values_list("state", flat=True)
-            .first()
-        )
+    """An operator ends a cooling caller ID's cooldown now (dids.health.cooldowns_end), or
+    NotCooling naming the state it is in. The release is one conditional UPDATE, so neither
+    the lifecycle nor a health update can slip in between the check and the change."""
+    if not cooldowns_end(Did.objects.filter(pk=did.pk), now=now):
+        state = Did.objects.filter(pk=did.pk).values_list("state", flat=True).first()
         if state is None:
             raise Did.DoesNotExist(f"Caller ID {did.pk} does not exist.")
-        if state != Did.State.COOLING:
-            raise NotCooling(state)
-        return did_release(did, now=now)
+        raise NotCooling(state)
+    did.refresh_from_db()
+    return did
 
 
 def dids_release(*, dids: QuerySet[Did], now: datetime | None = None) -> int:
     """End the cooldown now of those of `dids` that are cooling; returns how many were."""
-    released = 0
-    for did in dids.filter(state=Did.State.COOLING).order_by("pk"):
-        try:
-            did_cooldown_end(did=did, now=now)
-        except (NotCooling, Did.DoesNotExist):
-            continue  # back by itself, or gone, since the filter read it
-        released += 1
-    return released
+    return cooldowns_end(dids, now=now)
 
 
 def dids_retire(*, dids: QuerySet[Did], now: datetime | None = None) -> int:
