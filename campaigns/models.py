@@ -13,6 +13,7 @@ from campaigns.validation import (
     validate_caller_id_filter,
     validate_calling_windows,
     validate_retry_outcomes,
+    validate_twiml,
     validate_voicemail_drop,
 )
 
@@ -125,6 +126,7 @@ class Campaign(models.Model):
     )
     twiml = models.TextField(
         blank=True,
+        validators=[validate_twiml],
         help_text="TwiML for a person who answers; empty = a short pause, then hang up.",
     )
     # Pacing: a token bucket of calls_per_second, kept in the row so a restart never bursts.

@@ -1,6 +1,7 @@
 """Shape checks for a campaign's settings (calling windows, caller-ID filter, voicemail drop)."""
 
 import re
+from xml.etree import ElementTree
 
 from django.core.exceptions import ValidationError
 
@@ -54,6 +55,20 @@ def default_retry_outcomes() -> list[str]:
 def validate_retry_outcomes(value) -> None:
     if not isinstance(value, list) or any(v not in RETRYABLE_OUTCOMES for v in value):
         raise ValidationError(f"Expected a list drawn from: {', '.join(RETRYABLE_OUTCOMES)}.")
+
+
+def validate_twiml(value) -> None:
+    """A campaign's TwiML for people who answer: one well-formed <Response>, inline-sized."""
+    if len(value) > MAX_INLINE_TWIML:
+        raise ValidationError(
+            f"The TwiML is {len(value)} characters; the carrier takes at most {MAX_INLINE_TWIML}."
+        )
+    try:
+        root = ElementTree.fromstring(value)
+    except ElementTree.ParseError as error:
+        raise ValidationError(f"Not well-formed XML: {error}.") from None
+    if root.tag != "Response":
+        raise ValidationError(f"The root element must be <Response>, not <{root.tag}>.")
 
 
 def validate_voicemail_drop(value) -> None:

@@ -46,6 +46,10 @@ def test_create_with_every_setting(api):
         "timezone": "America/Chicago",
         "max_attempts_per_phone_number": 3,
         "retry_delay_minutes": 15,
+        "retry_outcomes": ["no_answer", "busy", "human_hangup"],
+        "human_hangup_seconds": 20,
+        "voicemail_drop": "Hi, this is Acme. Call us back at 415 555 0100.",
+        "twiml": "<Response><Say>Hello from Acme.</Say></Response>",
         "priority": 7,
     }
     response = api.post(LIST, payload, format="json")
@@ -130,6 +134,14 @@ BAD_CALLER_ID_FILTERS = [
         ("channel", "fax"),
         ("max_attempts_per_phone_number", 0),
         ("name", ""),
+        ("retry_outcomes", "no_answer"),
+        ("retry_outcomes", ["no_answer", "human_connected"]),
+        ("human_hangup_seconds", 601),
+        ("human_hangup_seconds", -1),
+        ("voicemail_drop", "x" * 5000),
+        ("twiml", "<Response><Say>unclosed</Response>"),
+        ("twiml", "<Say>not in a Response</Say>"),
+        ("twiml", "<Response>" + "<Pause/>" * 600 + "</Response>"),
     ],
 )
 def test_invalid_settings_are_400_field_errors_on_create_and_update(
