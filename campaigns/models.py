@@ -57,6 +57,11 @@ class Campaign(models.Model):
         ERROR_RATE = "error_rate"  # too many recent sends failed
         BILLING = "billing"  # the organization ran out of credit
 
+    class SmsMode(models.TextChoices):
+        NONE = ""  # a voice campaign (an SMS campaign without a mode is a blast)
+        DRIP = "drip"  # one text per tick, paced like a person texting from a pool of numbers
+        BLAST = "blast"  # the whole audience as fast as the senders allow
+
     class CallingPolicy(models.TextChoices):
         FEDERAL = "federal"  # 08:00-21:00 recipient-local, every country
         STATE = "state"  # federal plus the stricter US state rules
@@ -129,6 +134,30 @@ class Campaign(models.Model):
         validators=[validate_twiml],
         help_text="TwiML for a person who answers; empty = a short pause, then hang up.",
     )
+    # SMS (messaging.Message holds the texts; campaigns.sms sends them).
+    sms_mode = models.CharField(
+        max_length=8, choices=SmsMode.choices, blank=True, default=SmsMode.NONE
+    )
+    sender_pool = models.ForeignKey(
+        "dids.SenderPool",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        help_text="The caller IDs an SMS campaign texts from.",
+    )
+    start_at = models.DateTimeField(
+        null=True, blank=True, help_text="A blast starts by itself at this time (beat)."
+    )
+    frequency_cap_hours = models.PositiveIntegerField(
+        default=24,
+        validators=[MaxValueValidator(24 * 90)],
+        help_text="Skip anyone the organization texted within this many hours (0 = no cap).",
+    )
+    # A blast's audience as evaluated at its start: counts by what happened to each prospect.
+    audience = models.JSONField(default=dict, blank=True)
+    # Drip: when the next prospect may be texted.
+    drip_next_at = models.DateTimeField(null=True, blank=True)
     # Pacing: a token bucket of calls_per_second, kept in the row so a restart never bursts.
     pacing_tokens = models.FloatField(default=0.0)
     pacing_at = models.DateTimeField(null=True, blank=True)
@@ -154,6 +183,11 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(
                 name="campaign_channel_valid", condition=Q(channel__in=["voice", "sms"])
+            ),
+            models.CheckConstraint(
+                name="campaign_sms_mode_valid",
+                condition=Q(channel="voice", sms_mode="")
+                | Q(channel="sms", sms_mode__in=["", "drip", "blast"]),
             ),
             models.CheckConstraint(
                 name="campaign_pause_reason_only_when_paused",

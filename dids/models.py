@@ -37,6 +37,12 @@ class Did(models.Model):
     sms_enabled = models.BooleanField(default=True)
     last_call_at = models.DateTimeField(null=True, blank=True)
     last_sms_at = models.DateTimeField(null=True, blank=True)
+    sms_mps = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Segments per second the carrier sends from it; empty = by number type "
+        "(long code 1, toll-free 3).",
+    )
     cooldown_until = models.DateTimeField(null=True, blank=True)
     warming_until = models.DateTimeField(null=True, blank=True)
     # Health (dids.health): the window's running sums, kept as events arrive (no recount).
@@ -129,3 +135,30 @@ class DidHealthEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.did_id} {self.outcome}"
+
+
+class SenderPool(models.Model):
+    """Caller IDs that send a campaign's texts, and the rate the pool may send at in all."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="sender_pools", db_index=False
+    )
+    name = models.CharField(max_length=100)
+    dids = models.ManyToManyField(Did, related_name="sender_pools", blank=True)
+    rate_per_minute = models.PositiveIntegerField(
+        default=17_000,
+        help_text="Messages per minute across every worker and campaign using this pool.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints = [
+            models.UniqueConstraint(fields=("organization", "name"), name="senderpool_org_name"),
+            models.CheckConstraint(
+                name="senderpool_rate_positive", condition=Q(rate_per_minute__gt=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 # Lifecycle rank of call statuses: a callback applies only if it moves the call forward.
 CALL_STATUS_RANK = {
@@ -126,3 +127,210 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sid}"
+
+
+class MessageVariant(models.Model):
+    """One text an SMS campaign may send, to its percentage of the audience."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="variants"
+    )
+    name = models.CharField(max_length=50, default="A")
+    body = models.TextField(
+        help_text="The text; {first_name}, {last_name}, {email} and any import attribute are "
+        "filled in, {first_name|there} gives a default. URLs become tracked short links."
+    )
+    percentage = models.PositiveSmallIntegerField(
+        default=100, help_text="Share of the audience (the campaign's variants add up to 100)."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ("campaign_id", "position", "id")
+        constraints = [
+            models.UniqueConstraint(fields=("campaign", "name"), name="variant_campaign_name"),
+            models.CheckConstraint(
+                name="variant_percentage_range",
+                condition=Q(percentage__gte=0) & Q(percentage__lte=100),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.percentage} %)"
+
+
+class Message(models.Model):
+    """One text to one number: queued, sent through the carrier, and what became of it.
+
+    A campaign's message is written before anything is sent (one per prospect and campaign),
+    claimed by an executor (`claimed_by`) and marked `submitting_at` just before the carrier is
+    asked, so a worker that dies mid-send leaves a row that is reconciled with the carrier,
+    never sent blindly again.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"  # waiting for send_at
+        SENDING = "sending"  # claimed by an executor (submitting_at: the carrier is asked)
+        SENT = "sent"  # the carrier took it (sid stored)
+        DELIVERED = "delivered"  # the carrier reported it delivered
+        FAILED = "failed"  # not sent (failure_reason) or not delivered (error_code)
+        CANCELLED = "cancelled"  # withdrawn before it was sent (campaign cancelled)
+
+    class FailureReason(models.TextChoices):
+        NONE = ""
+        STALE = "STALE"  # still unsent 30 minutes after its send_at
+        BLOCKED_CONTENT = "BLOCKED_CONTENT"  # contains one of the org's blocked words
+        CONTACT_BLOCKED = "CONTACT_BLOCKED"  # the number is suppressed (STOP, DNC, ...)
+        PROVIDER_ERROR = "PROVIDER_ERROR"  # the carrier refused it, or kept failing
+        NO_RESPONSE = "NO_RESPONSE"  # the carrier never answered the send
+        RATE_LIMIT_TIMEOUT = "RATE_LIMIT_TIMEOUT"  # waited for its senders' rate too long
+        BILLING = "BILLING"  # the organization had no credit for an hour
+        UNDELIVERED = "UNDELIVERED"  # the carrier took it but could not deliver it
+
+    class Wait(models.TextChoices):
+        NONE = ""
+        RATE_LIMIT = "rate_limit"  # the pool's or senders' rate is used up
+        BILLING = "billing"  # the organization has no credit
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_index=False,  # covered by message_once_per_prospect and message_campaign_status
+    )
+    prospect = models.ForeignKey(
+        "prospects.Prospect",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="messages",
+        db_index=False,  # looked up through the campaign
+        db_constraint=False,  # as Prospect's own parents: bulk writes without per-row checks
+    )
+    variant = models.ForeignKey(
+        MessageVariant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to = models.CharField(max_length=16)
+    sender = models.ForeignKey(
+        "dids.Did", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_number = models.CharField(max_length=16, blank=True)
+    body = models.TextField()
+    segments = models.PositiveSmallIntegerField(default=1)
+    encoding = models.CharField(max_length=8, default="GSM-7")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    # Tri-state, as the carrier reports them: None unknown, True yes, False no.
+    submitted = models.BooleanField(null=True, blank=True)
+    delivered = models.BooleanField(null=True, blank=True)
+    sid = models.CharField(max_length=34, null=True, blank=True, unique=True)
+    carrier_status = models.CharField(max_length=16, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    failure_reason = models.CharField(
+        max_length=20, choices=FailureReason.choices, blank=True, default=""
+    )
+    failure_detail = models.CharField(max_length=300, blank=True)
+    send_at = models.DateTimeField(default=timezone.now)
+    wait = models.CharField(max_length=12, choices=Wait.choices, blank=True, default="")
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0, help_text="Carrier errors retried.")
+    claimed_by = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    submitting_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            # The executor's claim: queued messages that are due, oldest first.
+            models.Index(
+                fields=["send_at", "id"], name="message_due", condition=Q(status="queued")
+            ),
+            # The stale-claim sweep: claimed messages by claim time.
+            models.Index(
+                fields=["claimed_at"], name="message_claimed", condition=Q(status="sending")
+            ),
+            # A campaign's messages by status (stats, completion, the error-rate window).
+            models.Index(fields=["campaign", "status", "id"], name="message_campaign_status"),
+            # The frequency cap: what the org texted a number lately.
+            models.Index(fields=["organization", "to", "created_at"], name="message_org_to"),
+            # Dead letters by reason, newest first (API, admin).
+            models.Index(
+                fields=["organization", "failure_reason", "-updated_at"],
+                name="message_dead_letters",
+                condition=~Q(failure_reason=""),
+            ),
+        ]
+        constraints = [
+            # Never texted twice by mistake: one message per prospect and campaign.
+            models.UniqueConstraint(
+                fields=["campaign", "prospect"],
+                name="message_once_per_prospect",
+                condition=Q(prospect__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="message_status_valid",
+                condition=Q(
+                    status__in=["queued", "sending", "sent", "delivered", "failed", "cancelled"]
+                ),
+            ),
+            models.CheckConstraint(
+                name="message_failure_reason_only_when_failed",
+                condition=Q(status="failed") | Q(failure_reason=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to} {self.status}"
+
+
+class MessageShortLink(models.Model):
+    """A URL in a message, replaced by /l/<code>; clicks are counted and redirected."""
+
+    organization = models.ForeignKey(
+        "orgs.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="short_links",
+    )
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="short_links",
+        db_constraint=False,  # written in bulk with the messages
+    )
+    code = models.CharField(max_length=16, unique=True)
+    url = models.URLField(max_length=2000)
+    clicks = models.PositiveIntegerField(default=0)
+    first_clicked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"/l/{self.code} → {self.url}"
+
+
+class LinkClick(models.Model):
+    """One click on a short link."""
+
+    link = models.ForeignKey(MessageShortLink, on_delete=models.CASCADE, related_name="click_log")
+    clicked_at = models.DateTimeField(default=timezone.now)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        ordering = ("-clicked_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.link_id} at {self.clicked_at:%Y-%m-%d %H:%M:%S}"

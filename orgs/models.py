@@ -1,5 +1,6 @@
 """Tenants, their operators and their API keys."""
 
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -9,6 +10,10 @@ from django.db.models import Q
 
 CONCURRENCY_LIMIT_MIN = 1
 CONCURRENCY_LIMIT_MAX = 10_000
+
+
+def _new_alert_secret() -> str:
+    return secrets.token_hex(32)
 
 
 class OrganizationQuerySet(models.QuerySet):
@@ -49,6 +54,25 @@ class Organization(models.Model):
         default="Reply STOP to unsubscribe.",
         help_text="The reply to HELP or INFO texted to one of the org's numbers.",
     )
+    # Prepaid message segments; a campaign text without credit waits (campaigns.sms).
+    sms_credits = models.BigIntegerField(
+        default=0, help_text="Message segments the organization may still send."
+    )
+    blocked_words = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Words (case-insensitive, whole words) that no campaign text may contain.",
+    )
+    alert_webhook_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="Failure spikes, no_dids pauses and billing stops are POSTed here as JSON.",
+    )
+    alert_secret = models.CharField(
+        max_length=64,
+        default=_new_alert_secret,
+        help_text="Signs each alert: X-Outbound-Signature = hex HMAC-SHA256 of the body.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()
@@ -56,6 +80,9 @@ class Organization(models.Model):
     class Meta:
         ordering = ("name", "id")
         constraints = [
+            models.CheckConstraint(
+                name="org_sms_credits_not_negative", condition=Q(sms_credits__gte=0)
+            ),
             models.CheckConstraint(
                 name="org_concurrency_limit_range",
                 condition=Q(concurrency_limit__gte=CONCURRENCY_LIMIT_MIN)
@@ -151,3 +178,45 @@ class ApiKey(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class AlertDelivery(models.Model):
+    """One alert for an organization's webhook: kept until it is delivered or given up on."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # waiting for its (next) attempt at next_attempt_at
+        DELIVERED = "delivered"  # the receiver answered 2xx
+        FAILED = "failed"  # every attempt failed; last_error says why
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="alerts", db_index=False
+    )
+    event = models.CharField(max_length=64)
+    payload = models.JSONField()
+    url = models.URLField(max_length=500)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            # The org's alerts, newest first (API, admin).
+            models.Index(fields=["organization", "-created_at"], name="alert_org_created"),
+            # The delivery sweep: pending alerts that are due.
+            models.Index(
+                fields=["next_attempt_at"], name="alert_pending", condition=Q(status="pending")
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="alert_status_valid",
+                condition=Q(status__in=["pending", "delivered", "failed"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} ({self.status})"

@@ -16,6 +16,7 @@ TERMINAL_STATUSES = (
     "suppressed",
     "cancelled",
     "failed",
+    "delivered",
 )
 
 
@@ -43,7 +44,10 @@ class Prospect(models.Model):
         EXHAUSTED = "exhausted"  # every number used its attempts, or it has no number
         SUPPRESSED = "suppressed"  # on the suppression list at import; stored, never contacted
         CANCELLED = "cancelled"  # stopped (suppressed after import, campaign cancelled)
-        FAILED = "failed"  # a permanent error on every number
+        FAILED = "failed"  # a permanent error on every number, or its text failed
+        SENDING = "sending"  # SMS: its text is waiting to go or going to the carrier
+        SENT = "sent"  # SMS: the carrier took its text; delivery not reported yet
+        DELIVERED = "delivered"  # SMS: the carrier reported its text delivered
 
     TERMINAL = TERMINAL_STATUSES
 
@@ -103,7 +107,9 @@ class Prospect(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="prospect_status_valid",
-                condition=Q(status__in=["queued", "dialing", *TERMINAL_STATUSES]),
+                condition=Q(
+                    status__in=["queued", "dialing", "sending", "sent", *TERMINAL_STATUSES]
+                ),
             ),
         ]
 
