@@ -161,6 +161,22 @@ DIALER_RECONCILE_AFTER_SECONDS = env.int("DIALER_RECONCILE_AFTER_SECONDS", defau
 DIALER_ATTEMPTS_PER_TASK = env.int("DIALER_ATTEMPTS_PER_TASK", default=50)
 DIALER_MIN_DID_HEALTH = env.float("DIALER_MIN_DID_HEALTH", default=0.7)
 
+# --- SMS campaigns (campaigns.sms_*) --------------------------------------------------------
+# Executor lanes per sending campaign, and messages per lane batch.
+SMS_LANES = env.int("SMS_LANES", default=4)
+SMS_BATCH = env.int("SMS_BATCH", default=200)
+# A message still unsent this long after its send_at is dead-lettered as STALE.
+SMS_STALE_SECONDS = env.int("SMS_STALE_SECONDS", default=30 * 60)
+# Waiting for the pool's or a sender's rate longer than this: RATE_LIMIT_TIMEOUT.
+SMS_RATE_LIMIT_MAX_WAIT_SECONDS = env.int("SMS_RATE_LIMIT_MAX_WAIT_SECONDS", default=3600)
+# Without credit a message waits SMS_BILLING_RETRY_SECONDS at a time, BILLING after the max.
+SMS_BILLING_RETRY_SECONDS = env.int("SMS_BILLING_RETRY_SECONDS", default=5 * 60)
+SMS_BILLING_MAX_WAIT_SECONDS = env.int("SMS_BILLING_MAX_WAIT_SECONDS", default=60 * 60)
+# Transient carrier errors are tried this many times in all, then PROVIDER_ERROR.
+SMS_PROVIDER_MAX_TRIES = env.int("SMS_PROVIDER_MAX_TRIES", default=4)
+# A claim older than this goes back to other workers (reconciled first if it was being sent).
+SMS_CLAIM_TIMEOUT_SECONDS = env.int("SMS_CLAIM_TIMEOUT_SECONDS", default=10 * 60)
+
 # --- Caller-ID health (dids.health) ----------------------------------------------------------
 # The score: each component's weight, over a caller ID's last DID_HEALTH_WINDOW calls.
 DID_HEALTH_WINDOW = env.int("DID_HEALTH_WINDOW", default=50)
