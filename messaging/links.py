@@ -1,19 +1,30 @@
-"""Tracked links: URLs in a text become /l/<code>.
+"""Tracked links: URLs in a text become /l/<code>, and a click is counted and redirected.
 
 The text functions are pure (but for `PUBLIC_BASE_URL`); the send path calls `links_shorten`
-per message and writes the `MessageShortLink` rows itself, in bulk with the messages.
+per message and writes the `MessageShortLink` rows itself, in bulk with the messages. The
+redirect view (`messaging.views.link_redirect`) calls `link_click`.
 """
 
 import re
 import secrets
 from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Coalesce, Least
+from django.utils import timezone
 
-from messaging.models import MessageShortLink
+from messaging.models import LinkClick, MessageShortLink
+
+if TYPE_CHECKING:
+    from campaigns.models import Campaign
 
 URL_MAX_LENGTH = MessageShortLink._meta.get_field("url").max_length
+USER_AGENT_MAX_LENGTH = LinkClick._meta.get_field("user_agent").max_length
 CODE_BYTES = 9  # 72 random bits, 12 URL-safe characters
 
 # A URL starts at http:// or https:// (any case, not inside a word) and runs to whitespace or
@@ -101,3 +112,63 @@ def links_shorten(body: str) -> tuple[str, list[tuple[str, str]]]:
     if not codes:
         return body, []
     return links_replace(body, codes), [(code, url) for url, code in codes.items()]
+
+
+# Clicks ------------------------------------------------------------------------------------
+
+
+def _is_http_url(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL: the only kind a short link redirects to."""
+    return url[:8].lower().startswith(("http://", "https://")) and bool(_netloc(url))
+
+
+def link_target_get(*, code: str) -> str | None:
+    """The URL `code` redirects to, or None for an unknown code or a URL that is not http(s)."""
+    url = MessageShortLink.objects.filter(code=code).values_list("url", flat=True).first()
+    return url if url is not None and _is_http_url(url) else None
+
+
+def link_click(*, code: str, user_agent: str, now: datetime | None = None) -> str | None:
+    """Count a click on `code` and return the URL to redirect to (None: unknown code).
+
+    One UPDATE moves the counter with F() and sets `first_clicked_at` while it is null, so
+    concurrent clicks never lose a count; the click is logged in the same transaction.
+    `first_clicked_at` only ever moves earlier (two clicks may commit in the other order than
+    their `now`), so it is always the earliest time in the click log. A link to anything but
+    http(s) is treated as unknown.
+    """
+    now = now or timezone.now()
+    row = MessageShortLink.objects.filter(code=code).values_list("id", "url").first()
+    if row is None or not _is_http_url(row[1]):
+        return None
+    link_id, url = row
+    with transaction.atomic():
+        counted = MessageShortLink.objects.filter(pk=link_id).update(
+            clicks=F("clicks") + 1,
+            first_clicked_at=Least(Coalesce(F("first_clicked_at"), Value(now)), Value(now)),
+        )
+        if not counted:  # deleted since it was read (its campaign was)
+            return None
+        LinkClick.objects.create(
+            link_id=link_id, clicked_at=now, user_agent=user_agent[:USER_AGENT_MAX_LENGTH]
+        )
+    return url
+
+
+def campaign_link_stats(*, campaign: "Campaign") -> dict[str, int]:
+    """A campaign's clicks: `clicks` in all, `links_clicked` (links clicked at least once) and
+    `messages_clicked` (messages with at least one clicked link). One query."""
+    clicked = Q(clicks__gt=0)
+    # Aliases other than the field names: an aggregate called `clicks` would hide the field.
+    stats = MessageShortLink.objects.filter(
+        organization_id=campaign.organization_id, campaign=campaign
+    ).aggregate(
+        total=Coalesce(Sum("clicks"), 0),
+        links=Count("id", filter=clicked),
+        messages=Count("message_id", filter=clicked, distinct=True),
+    )
+    return {
+        "clicks": stats["total"],
+        "links_clicked": stats["links"],
+        "messages_clicked": stats["messages"],
+    }
