@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import BooleanField, Exists, OuterRef, Q, Subquery, Value
 from django.utils import timezone
-from messaging.links import link_code_new, links_find, links_replace
-from messaging.sms_text import MissingValue, segments_count, template_render
 
 from campaigns.models import Campaign
 from campaigns.sms_senders import Scheduler, pool_senders
 from config.bulk import rows_insert
+from messaging.links import links_shorten
 from messaging.models import Message, MessageShortLink, MessageVariant
+from messaging.sms_text import MissingValue, segments_count, template_render
 from orgs.api.errors import DomainError
 from prospects import windows
 from prospects.models import Prospect, ProspectPhone, Suppression
@@ -87,7 +87,7 @@ def blast_prepare(*, campaign: Campaign, now: datetime | None = None) -> dict[st
     opens = _window_opens(campaign, included, now)
     messages, links = [], []
     for row, (variant, body) in zip(included, texts, strict=True):
-        body, row_links = _shorten(body)
+        body, row_links = links_shorten(body)
         seg = segments_count(body)
         not_before = opens.get(row.id, now)
         if not_before > now:
@@ -242,14 +242,6 @@ def _window_opens(campaign: Campaign, rows: list[_Row], now: datetime) -> dict[i
         if cache[key] is not None:
             out[row.id] = cache[key]
     return out
-
-
-def _shorten(body: str) -> tuple[str, list[tuple[str, str]]]:
-    urls = links_find(body)
-    if not urls:
-        return body, []
-    codes = {url: link_code_new() for url in dict.fromkeys(urls)}
-    return links_replace(body, codes), [(code, url) for url, code in codes.items()]
 
 
 def _write(campaign: Campaign, messages: list[dict], links: list[list], now: datetime) -> None:

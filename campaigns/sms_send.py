@@ -378,4 +378,3 @@ def _error_rate_check(campaign_id: int) -> None:
     except ImportError:  # pragma: no cover
         return
     campaign_error_rate_check(campaign_id=campaign_id)
-

@@ -5,7 +5,9 @@ from messaging.models import MessageVariant
 from tests.factories import CampaignFactory, DidFactory
 
 
-def sender_pool(org, *numbers: str, rate_per_minute: int = 100_000, mps: float = 1000) -> SenderPool:
+def sender_pool(
+    org, *numbers: str, rate_per_minute: int = 100_000, mps: float = 1000
+) -> SenderPool:
     """A pool of `org`'s caller IDs `numbers` (created), fast unless told otherwise."""
     pool = SenderPool.objects.create(organization=org, name=f"pool {SenderPool.objects.count()}",
                                      rate_per_minute=rate_per_minute)  # fmt: skip

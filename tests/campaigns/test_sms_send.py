@@ -101,7 +101,10 @@ def test_blocked_words_keep_a_text_from_going(org, pool, carrier):
     reasons = {m.failure_reason for m in by_to(campaign).values()}
     assert reasons == {R.BLOCKED_CONTENT}
     details = {m.failure_detail for m in by_to(campaign).values()}
-    assert details <= {"contains the blocked word 'casino'", "contains the blocked word 'free money'"}
+    assert details <= {
+        "contains the blocked word 'casino'",
+        "contains the blocked word 'free money'",
+    }
 
 
 def test_a_number_suppressed_after_the_start_is_not_texted(org, pool, carrier):
@@ -120,7 +123,11 @@ def test_a_refused_number_is_a_provider_error_and_its_credit_comes_back(org, poo
     campaign = started(org, pool, "+14155550101", "+14155550102")
     send_all(campaign)
     text = by_to(campaign)["+14155550102"]
-    assert (text.failure_reason, text.error_code, text.submitted) == (R.PROVIDER_ERROR, 21614, False)
+    assert (text.failure_reason, text.error_code, text.submitted) == (
+        R.PROVIDER_ERROR,
+        21614,
+        False,
+    )
     org.refresh_from_db()
     assert org.sms_credits == 10_000 - 1
 
@@ -138,7 +145,11 @@ def test_a_carrier_that_keeps_refusing_for_now_is_tried_again_then_given_up(
         Message.objects.update(send_at=timezone.now())  # its backoff is over
     messages_send(campaign_id=campaign.id)
     text = Message.objects.get()
-    assert (text.status, text.failure_reason, text.error_code) == ("failed", R.PROVIDER_ERROR, 20429)
+    assert (text.status, text.failure_reason, text.error_code) == (
+        "failed",
+        R.PROVIDER_ERROR,
+        20429,
+    )
     org.refresh_from_db()
     assert org.sms_credits == 10_000  # never sent: every try refunded
 
@@ -153,9 +164,7 @@ def test_no_answer_from_the_carrier_is_no_response_and_never_resent(org, pool, c
     assert (text.status, text.failure_reason, text.submitted) == ("failed", R.NO_RESPONSE, None)
 
 
-def test_the_pool_rate_holds_texts_back_by_requeueing_then_times_them_out(
-    org, carrier, settings
-):
+def test_the_pool_rate_holds_texts_back_by_requeueing_then_times_them_out(org, carrier, settings):
     pool = sender_pool(org, "+14156660001", rate_per_minute=60)  # one a second
     campaign = started(org, pool, "+14155550101", "+14155550102", "+14155550103")
     Message.objects.update(send_at=timezone.now())  # all due at once, beyond the rate
