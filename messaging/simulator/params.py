@@ -5,7 +5,7 @@ as multi-dicts (`getall`) and every default is applied here (contract §0).
 """
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import unquote_plus, urlsplit
 
@@ -18,7 +18,7 @@ CALL_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 AMD_MODES = frozenset({"Enable", "DetectMessageEnd"})
 METHODS = frozenset({"GET", "POST"})
 URL_SCHEMES = ("http://", "https://")
-FILTER_KEYS = (
+CALL_FILTER_KEYS = (
     "To",
     "From",
     "Status",
@@ -237,8 +237,9 @@ def _moment(query: Form, name: str) -> float | None:
     return moment.timestamp()
 
 
-def filters_for_uri(query: Mapping[str, str]) -> list[tuple[str, str]]:
-    return [(key, query[key]) for key in FILTER_KEYS if query.get(key)]
+def filters_for_uri(query: Mapping[str, str], keys: Iterable[str]) -> list[tuple[str, str]]:
+    """The list filters among `keys` that `query` sets, for the page envelope's URIs."""
+    return [(key, query[key]) for key in keys if query.get(key)]
 
 
 def paging(query: Form) -> tuple[int, int, int | None]:
