@@ -1,5 +1,5 @@
 """The Twilio REST routes: Calls (create, list, fetch, update, the call's Notifications) and
-Messages (create, fetch).
+Messages (create, list, fetch).
 
 A middleware does what every request shares: Basic auth (401/20003), the per-account cap on
 concurrent requests (429/20429 with Retry-After), the scenario's simulated API latency, and
@@ -81,6 +81,7 @@ class TwilioApi:
             web.get(f"{PREFIX}/Calls/{{sid}}/Notifications.json", self.list_notifications),
             web.get(f"{PREFIX}/Calls/{{sid}}/Notifications/{{note}}.json", self.fetch_notification),
             web.post(f"{PREFIX}/Messages.json", self.create_message),
+            web.get(f"{PREFIX}/Messages.json", self.list_messages),
             web.get(f"{PREFIX}/Messages/{{sid}}.json", self.fetch_message),
         ]
 
@@ -273,6 +274,19 @@ class TwilioApi:
         store = self.rt.store
         if any(s and store.is_opted_out(to, s) for s in (from_, service)):
             raise ApiError(400, 21610, "Attempt to send to unsubscribed recipient")
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        """Newest first, like calls; `DateSent` filters match a message not yet sent by the
+        time it was created (MessageFilter)."""
+        flt = params.message_filter(request.query)
+        return self._list_page(
+            request,
+            "Messages",
+            self.rt.store.messages,
+            flt.matches,
+            message_json,
+            params.MESSAGE_FILTER_KEYS,
+        )
 
     async def fetch_message(self, request: web.Request) -> web.Response:
         message = self.rt.store.message(request.match_info["account"], request.match_info["sid"])

@@ -12,7 +12,7 @@ from urllib.parse import unquote_plus, urlsplit
 from multidict import MultiDict
 
 from messaging.simulator.formats import ApiError, is_e164, parse_api_time
-from messaging.simulator.state import CallFilter, CallOptions, TimeBound
+from messaging.simulator.state import CallFilter, CallOptions, MessageFilter, TimeBound
 
 CALL_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 AMD_MODES = frozenset({"Enable", "DetectMessageEnd"})
@@ -30,6 +30,7 @@ CALL_FILTER_KEYS = (
     "EndTime>",
     "EndTime<",
 )
+MESSAGE_FILTER_KEYS = ("To", "From", "DateSent", "DateSent>", "DateSent<")
 CALL_OPTION_FIELDS = (  # what `call_options` reads, besides StatusCallbackEvent
     "StatusCallback",
     "StatusCallbackMethod",
@@ -269,6 +270,17 @@ def message_parties(form: Form) -> tuple[str, str | None, str | None]:
     if from_ is None and service is None:
         raise bad_request(21603, "A 'From' phone number is required.")
     return to, from_, service
+
+
+def message_filter(query: Form) -> MessageFilter:
+    """`To`, `From`, and `DateSent` (its UTC day; a datetime stands for its day) or `DateSent>`
+    (at or after) and `DateSent<` (strictly before), as the SDK sends them: `YYYY-MM-DD` or
+    `YYYY-MM-DDTHH:MM:SSZ`."""
+    return MessageFilter(
+        to=text(query, "To") or None,
+        from_=text(query, "From") or None,
+        sent=_time_bound(query, "DateSent"),
+    )
 
 
 def message_content(form: Form) -> tuple[str, list[str]]:

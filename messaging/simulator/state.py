@@ -140,6 +140,24 @@ class CallFilter:
         return not self.end.active() or self.end.matches(call.end_time)
 
 
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    """The Messages list's filters. `sent` bounds the time the message was sent or, until it
+    is, created: the resource shows no `date_sent` before sending (contract §2.2), yet a
+    message queued at the carrier exists and a lookup by time has to find it."""
+
+    to: str | None = None
+    from_: str | None = None
+    sent: TimeBound = TimeBound()
+
+    def matches(self, message: MessageRecord) -> bool:
+        return (
+            self.to in (None, message.to)
+            and self.from_ in (None, message.from_)
+            and (not self.sent.active() or self.sent.matches(message.date_sent or message.created))
+        )
+
+
 Record = TypeVar("Record", CallRecord, MessageRecord)
 
 
