@@ -12,7 +12,9 @@ import os
 import threading
 import urllib.request
 import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import aiohttp
@@ -43,6 +45,8 @@ class RewritingHttpClient(TwilioHttpClient):
 
 
 POOL_SIZE = 32  # connections kept open, and requests of a batch in flight at once
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class AsyncSessionClient(AsyncHttpClient):
@@ -151,6 +155,32 @@ def _error(exc: Exception) -> ProviderError:
     return ProviderError(f"carrier unreachable: {exc!r}", maybe_done=answer_lost)
 
 
+def _batch(send: Callable[[T], Awaitable[R]], items: Sequence[T]) -> list[R | ProviderError]:
+    """`send(item)` for every item on the carrier loop, POOL_SIZE in flight: each answer, or
+    the refusal or failure as a ProviderError, in the items' order."""
+
+    async def send_all() -> list[R | ProviderError]:
+        # Requests wait for a slot here, not inside aiohttp, whose timeout would run while
+        # they wait for a connection.
+        slots = asyncio.Semaphore(POOL_SIZE) if len(items) > POOL_SIZE else None
+
+        async def answer(item: T) -> R | ProviderError:
+            if slots is None:
+                return await _answer(item)
+            async with slots:
+                return await _answer(item)
+
+        async def _answer(item: T) -> R | ProviderError:
+            try:
+                return await send(item)
+            except (TwilioRestException, aiohttp.ClientError, TimeoutError) as exc:
+                return _error(exc)
+
+        return await asyncio.gather(*(answer(item) for item in items))
+
+    return _run(send_all())
+
+
 class TwilioProvider:
     def __init__(
         self, *, account_sid: str, auth_token: str, base_url: str = "", timeout: float = 10.0
@@ -180,28 +210,12 @@ class TwilioProvider:
     def originate_calls(self, requests_: list[CallRequest]) -> list[CallInfo | ProviderError]:
         """Place many calls at once, POOL_SIZE in flight: each call's answer or refusal, in
         the order asked."""
-        client = self._async_client()
+        calls = self._async_client().calls
 
-        async def place_all():
-            # Requests wait for a slot here, not inside aiohttp, whose timeout would run while
-            # they wait for a connection.
-            slots = asyncio.Semaphore(POOL_SIZE) if len(requests_) > POOL_SIZE else None
+        async def place(request: CallRequest) -> CallInfo:
+            return _call_info(await calls.create_async(**_call_params(request)))
 
-            async def place(request: CallRequest) -> CallInfo | ProviderError:
-                if slots is None:
-                    return await _place(request)
-                async with slots:
-                    return await _place(request)
-
-            async def _place(request: CallRequest) -> CallInfo | ProviderError:
-                try:
-                    return _call_info(await client.calls.create_async(**_call_params(request)))
-                except (TwilioRestException, aiohttp.ClientError, TimeoutError) as exc:
-                    return _error(exc)
-
-            return await asyncio.gather(*(place(r) for r in requests_))
-
-        return _run(place_all())
+        return _batch(place, requests_)
 
     def _call(self, fn, *args, **kwargs):
         try:
