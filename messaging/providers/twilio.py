@@ -7,6 +7,7 @@ a request costs a third of the CPU it costs through requests and threads.
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import threading
@@ -20,7 +21,7 @@ from urllib.parse import quote_plus, urlsplit, urlunsplit
 import aiohttp
 import requests
 from requests.adapters import HTTPAdapter
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import AsyncHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -142,6 +143,8 @@ def _tune(session: requests.Session, url: str) -> None:
 def _error(exc: Exception) -> ProviderError:
     if isinstance(exc, TwilioRestException):
         return ProviderError(exc.msg, code=exc.code, http_status=exc.status)
+    if isinstance(exc, TwilioException):
+        return _page_error(exc)
     # No HTTP status: transient. Sent but unanswered: perhaps carried out.
     answer_lost = isinstance(exc, requests.ReadTimeout) or (
         isinstance(exc, requests.ConnectionError)
@@ -153,6 +156,26 @@ def _error(exc: Exception) -> ProviderError:
         and not isinstance(exc, aiohttp.ConnectionTimeoutError)
     )
     return ProviderError(f"carrier unreachable: {exc!r}", maybe_done=answer_lost)
+
+
+def _page_error(exc: TwilioException) -> ProviderError:
+    """A list page the carrier refused: there the SDK raises a bare TwilioException holding
+    the response, not the TwilioRestException of a create or fetch. Its code is the body's,
+    or the HTTP status when the body has none, as TwilioRestException's is."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    if not isinstance(response, Response):
+        return ProviderError(f"carrier answer unreadable: {exc!r}")
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+    return ProviderError(
+        f"{exc.args[0]}: {body.get('message', response.text)}",
+        code=body.get("code", response.status_code),
+        http_status=response.status_code,
+    )
 
 
 def _batch(send: Callable[[T], Awaitable[R]], items: Sequence[T]) -> list[R | ProviderError]:
@@ -220,7 +243,7 @@ class TwilioProvider:
     def _call(self, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (TwilioRestException, requests.RequestException) as exc:
+        except (TwilioException, requests.RequestException) as exc:
             raise _error(exc) from exc
 
     def originate_call(self, request: CallRequest) -> CallInfo:

@@ -202,6 +202,9 @@ def test_bad_credentials_are_not_retried(sim, receiver):
         401,
         False,
     )
+    with pytest.raises(ProviderError) as listing:  # a list page, refused
+        provider.list_calls(to=PERSON)
+    assert (listing.value.code, listing.value.http_status) == (20003, 401)
 
 
 def test_an_unreachable_carrier_is_transient(receiver):
