@@ -71,8 +71,7 @@ def campaign_start(*, campaign: Campaign) -> Campaign:
         if campaign.channel == Campaign.Channel.SMS and campaign.sms_mode != "drip":
             from campaigns.sms_blast import blast_prepare
 
-            campaign.refresh_from_db()
-            blast_prepare(campaign=campaign, now=now)
+            blast_prepare(campaign=Campaign.objects.get(pk=campaign.pk), now=now)
         event_emit("campaign.started", org_id=campaign.organization_id, campaign_id=campaign.pk)
     campaign.refresh_from_db()
     return campaign

@@ -13,8 +13,8 @@ from prospects.models import Prospect, Suppression
 from tests.campaigns.sms import blast, sender_pool
 from tests.factories import SuppressionFactory, make_prospect
 
-# A Monday, 10:00 in New York, 07:00 in Los Angeles, 05:00 in Honolulu.
-MONDAY = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+# A Monday, 12:00 in New York, 09:00 in Los Angeles, 07:00 in Honolulu.
+MONDAY = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
 
 
 @pytest.fixture
