@@ -35,15 +35,13 @@ def sms_tick(*, now: datetime | None = None) -> dict[str, int]:
             status=Campaign.Status.DIALING, channel=Campaign.Channel.SMS
         ).values_list("id", "sms_mode")
     )
-    due = set(
-        Message.objects.filter(
-            campaign_id__in=[cid for cid, _ in sending],
-            status=Message.Status.QUEUED,
-            send_at__lte=now,
-        )
-        .values_list("campaign_id", flat=True)
-        .distinct()
-    )
+    due = {
+        cid
+        for cid, _ in sending
+        if Message.objects.filter(
+            campaign_id=cid, status=Message.Status.QUEUED, send_at__lte=now
+        ).exists()
+    }
     if due:
         counts["lanes"] = lanes_start(campaign_ids=sorted(due))
     for campaign_id, _mode in sending:
