@@ -48,4 +48,11 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         every_seconds=5,
         description="Applies stored carrier callbacks; a safety net for the per-arrival trigger.",
     ),
+    PeriodicTask(
+        name="alerts: deliver due alerts",
+        task="orgs.alerts.sweep",
+        every_seconds=30,
+        description="Enqueues pending organization alerts that are due (a lost delivery task, a "
+        "broker that was down); fails those whose last attempt never answered.",
+    ),
 )
