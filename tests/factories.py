@@ -2,6 +2,7 @@ import factory
 
 from campaigns.models import CallAttempt, Campaign
 from dids.models import Did
+from messaging.models import Message
 from orgs.models import ALL_SCOPES, Organization
 from orgs.services import api_key_create
 from prospects.models import Prospect, ProspectPhone, Suppression
@@ -75,6 +76,17 @@ class OneOffCallFactory(factory.django.DjangoModelFactory):
     from_number = "+14156660001"
     status = CallAttempt.Status.IN_FLIGHT
     sid = factory.Sequence(lambda n: f"CA{n:032x}")
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    campaign = factory.SubFactory(CampaignFactory, channel=Campaign.Channel.SMS)
+    organization = factory.SelfAttribute("campaign.organization")
+    to = factory.Sequence(lambda n: f"+1415777{n % 10000:04d}")
+    body = "Hello from the campaign."
+    status = Message.Status.QUEUED
 
 
 def make_key(org, scopes=ALL_SCOPES) -> str:
