@@ -62,4 +62,11 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         description="Messages claimed longer than SMS_CLAIM_TIMEOUT_SECONDS: re-queued, or "
         "found at the carrier first when they were being sent.",
     ),
+    PeriodicTask(
+        name="alerts: deliver due alerts",
+        task="orgs.alerts.sweep",
+        every_seconds=30,
+        description="Enqueues pending organization alerts that are due (a lost delivery task, a "
+        "broker that was down); fails those whose last attempt never answered.",
+    ),
 )

@@ -209,6 +209,22 @@ DID_RAMP_MIN_SHARE = env.float("DID_RAMP_MIN_SHARE", default=0.1)
 DID_DAILY_CALL_CAP = env.int("DID_DAILY_CALL_CAP", default=500)
 DID_HEALTH_TIE_BAND = env.float("DID_HEALTH_TIE_BAND", default=0.05)
 
+# --- Alerts (orgs.alerts) and the SMS error-rate guard (campaigns.sms_guard) ---------------
+# An alert POST waits this long to connect, and for each read of the answer.
+ALERT_TIMEOUT_SECONDS = env.float("ALERT_TIMEOUT_SECONDS", default=5.0)
+# Attempts before an alert is given up (failed); between them an exponential backoff from
+# ALERT_RETRY_BASE_SECONDS, capped at ALERT_RETRY_CAP_SECONDS, with full jitter.
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=8)
+ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=10.0)
+ALERT_RETRY_CAP_SECONDS = env.float("ALERT_RETRY_CAP_SECONDS", default=3600.0)
+# At most one billing.stopped alert per organization in this many seconds.
+ALERT_BILLING_DEDUPE_SECONDS = env.int("ALERT_BILLING_DEDUPE_SECONDS", default=3600)
+# A dialing SMS campaign pauses (error_rate) when more than THRESHOLD of its last WINDOW sends
+# failed, once at least MIN_SENDS are in the window.
+SMS_ERROR_RATE_WINDOW = env.int("SMS_ERROR_RATE_WINDOW", default=200)
+SMS_ERROR_RATE_MIN_SENDS = env.int("SMS_ERROR_RATE_MIN_SENDS", default=50)
+SMS_ERROR_RATE_THRESHOLD = env.float("SMS_ERROR_RATE_THRESHOLD", default=0.2)
+
 # --- Import --------------------------------------------------------------------------------
 IMPORT_MAX_ERRORS_LISTED = 1000
 

@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
 from orgs.admin_scoping import OrgScopedAdmin, admin_org_ids
-from orgs.models import ApiKey, Membership, Organization
+from orgs.alerts import alert_secret_rotate
+from orgs.models import AlertDelivery, ApiKey, Membership, Organization
 from orgs.services import api_key_revoke
 
 
@@ -19,17 +21,42 @@ class OrganizationAdmin(admin.ModelAdmin):
         "concurrency_limit",
         "default_region",
         "default_timezone",
+        "alert_webhook_url",
         "is_active",
         "created_at",
     )
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
     inlines = (MembershipInline,)
+    # The alert secret is never shown here; the action below replaces it and shows it once.
+    exclude = ("alert_secret",)
+    actions = ("rotate_alert_secret",)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         ids = admin_org_ids(request)
         return qs if ids is None else qs.filter(id__in=ids)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "alert_webhook_url":
+            kwargs["assume_scheme"] = "https"  # a URL typed without one
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.action(description="Rotate alert secret", permissions=("change",))
+    def rotate_alert_secret(self, request, queryset):
+        """New signing secrets for the selected organizations' alerts, shown on this page
+        only (not in a message, which would travel in a cookie)."""
+        rotated = [(org, alert_secret_rotate(org=org)) for org in queryset.order_by("name")]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New alert secrets",
+            "opts": self.model._meta,
+            "rotated": rotated,
+        }
+        # Admin pages are never cached (never_cache), this one included.
+        return TemplateResponse(
+            request, "admin/orgs/organization/rotated_alert_secrets.html", context
+        )
 
 
 @admin.register(ApiKey)
@@ -65,3 +92,32 @@ class ApiKeyAdmin(OrgScopedAdmin):
 class MembershipAdmin(OrgScopedAdmin):
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role",)
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(OrgScopedAdmin):
+    """The alert log, read only: what was sent to each organization's webhook, and how."""
+
+    list_display = (
+        "event",
+        "organization",
+        "status",
+        "attempts",
+        "created_at",
+        "delivered_at",
+        "next_attempt_at",
+    )
+    list_filter = ("status", "event", ("organization", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("organization",)
+    search_fields = ("event", "last_error")
+    readonly_fields = tuple(f.name for f in AlertDelivery._meta.fields if not f.primary_key)
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -142,6 +142,8 @@ class Scope(models.TextChoices):
     CALLS_READ = "calls:read"
     CALLS_MANAGE = "calls:manage"  # place one-off calls
     EVENTS_READ = "events:read"
+    ALERTS_READ = "alerts:read"  # the alert log and where alerts go
+    ALERTS_MANAGE = "alerts:manage"  # the alert webhook URL, rotating its signing secret
 
 
 ALL_SCOPES: tuple[str, ...] = tuple(Scope.values)

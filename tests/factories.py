@@ -2,7 +2,9 @@ import factory
 
 from campaigns.models import CallAttempt, Campaign
 from dids.models import Did
-from orgs.models import ALL_SCOPES, Organization
+from messaging.models import Message
+from orgs.alerts import alert_emit
+from orgs.models import ALL_SCOPES, AlertDelivery, Organization
 from orgs.services import api_key_create
 from prospects.models import Prospect, ProspectPhone, Suppression
 
@@ -77,6 +79,17 @@ class OneOffCallFactory(factory.django.DjangoModelFactory):
     sid = factory.Sequence(lambda n: f"CA{n:032x}")
 
 
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    campaign = factory.SubFactory(CampaignFactory, channel=Campaign.Channel.SMS)
+    organization = factory.SelfAttribute("campaign.organization")
+    to = factory.Sequence(lambda n: f"+1415777{n % 10000:04d}")
+    body = "Hello from the campaign."
+    status = Message.Status.QUEUED
+
+
 def make_key(org, scopes=ALL_SCOPES) -> str:
     return api_key_create(org=org, name="test", scopes=list(scopes))[1]
 
@@ -87,3 +100,11 @@ def make_prospect(campaign, *numbers: str, **fields) -> Prospect:
     for position, e164 in enumerate(numbers):
         ProspectPhoneFactory(prospect=prospect, position=position, e164=e164)
     return prospect
+
+
+def make_alert(org, event: str = "campaign.paused.no_dids", **data) -> AlertDelivery:
+    """An alert of `org` (given a webhook URL if it has none), not delivered yet."""
+    if not org.alert_webhook_url:
+        org.alert_webhook_url = "https://hooks.test/outbound"
+        Organization.objects.filter(pk=org.pk).update(alert_webhook_url=org.alert_webhook_url)
+    return alert_emit(org=org, event=event, data=data)

@@ -19,6 +19,7 @@ from tests.factories import (
     DidFactory,
     OneOffCallFactory,
     SuppressionFactory,
+    make_alert,
     make_prospect,
 )
 
@@ -28,6 +29,7 @@ D_READ, D_MANAGE = "dids:read", "dids:manage"
 S_READ, S_MANAGE = "suppression:read", "suppression:manage"
 CC_READ, CC_MANAGE = "concurrency:read", "concurrency:manage"
 CALLS_READ, CALLS_MANAGE = "calls:read", "calls:manage"
+A_READ, A_MANAGE = "alerts:read", "alerts:manage"
 NEVER = datetime(2100, 1, 1, tzinfo=UTC)  # a cooldown only a release ends
 # Placing a call, answered without the carrier: a retry of the call make_objects() made.
 RETRIED_CALL = {"to": "+18005550101", "twiml": "<Response/>", "idempotency_key": "scope-table"}
@@ -94,6 +96,17 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/calls/", (CALLS_READ, CALLS_MANAGE), 200),
     Endpoint("get", "/api/v1/calls/{call}/", (CALLS_READ, CALLS_MANAGE), 200),
     Endpoint("post", "/api/v1/calls/", (CALLS_MANAGE,), 200, RETRIED_CALL),
+    Endpoint("get", "/api/v1/alerts/", (A_READ, A_MANAGE), 200),
+    Endpoint("get", "/api/v1/alerts/{alert}/", (A_READ, A_MANAGE), 200),
+    Endpoint("get", "/api/v1/alerts/settings/", (A_READ, A_MANAGE), 200),
+    Endpoint(
+        "patch",
+        "/api/v1/alerts/settings/",
+        (A_MANAGE,),
+        200,
+        {"alert_webhook_url": "https://hooks.test/other"},
+    ),
+    Endpoint("post", "/api/v1/alerts/settings/rotate-secret/", (A_MANAGE,), 200),
 ]
 
 
@@ -110,6 +123,7 @@ def make_objects(org) -> dict:
             CallAttempt.objects.filter(organization=org, idempotency_key="scope-table").first()
             or OneOffCallFactory(organization=org, to="+18005550101", idempotency_key="scope-table")
         ).pk,
+        "alert": make_alert(org).pk,
     }
 
 
@@ -129,6 +143,9 @@ def state(org) -> dict:
         "suppressions": list(Suppression.objects.values_list("id", "reason")),
         "calls": list(CallAttempt.objects.values_list("id", "status")),
         "limit": Organization.objects.get(pk=org.pk).concurrency_limit,
+        "alerts": Organization.objects.values_list("alert_webhook_url", "alert_secret").get(
+            pk=org.pk
+        ),
     }
 
 

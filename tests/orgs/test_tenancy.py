@@ -6,8 +6,15 @@ from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign
 from dids.models import Did
+from orgs.models import AlertDelivery
 from prospects.models import Prospect, ProspectPhone, Suppression
-from tests.factories import DidFactory, OneOffCallFactory, SuppressionFactory, make_prospect
+from tests.factories import (
+    DidFactory,
+    OneOffCallFactory,
+    SuppressionFactory,
+    make_alert,
+    make_prospect,
+)
 
 
 @pytest.fixture
@@ -22,6 +29,7 @@ def theirs(other_campaign):
         ).pk,
         "suppression": SuppressionFactory(organization=other_org).pk,
         "call": OneOffCallFactory(organization=other_org).pk,
+        "alert": make_alert(other_org).pk,
     }
 
 
@@ -34,6 +42,7 @@ def ours(campaign):
         "did": DidFactory(organization=org).pk,
         "suppression": SuppressionFactory(organization=org).pk,
         "call": OneOffCallFactory(organization=org).pk,
+        "alert": make_alert(org).pk,
     }
 
 
@@ -45,6 +54,7 @@ def snapshot() -> dict:
         "dids": list(Did.objects.order_by("id").values()),
         "suppressions": list(Suppression.objects.order_by("id").values()),
         "calls": list(CallAttempt.objects.order_by("id").values()),
+        "alerts": list(AlertDelivery.objects.order_by("id").values()),
     }
 
 
@@ -65,6 +75,7 @@ BY_ID = [
     ("patch", "/api/v1/suppressions/{suppression}/", {"reason": "stop"}),
     ("delete", "/api/v1/suppressions/{suppression}/", None),
     ("get", "/api/v1/calls/{call}/", None),
+    ("get", "/api/v1/alerts/{alert}/", None),
 ]
 
 
@@ -97,6 +108,7 @@ def test_importing_into_another_orgs_campaign_is_not_found(api, theirs):
         ("/api/v1/dids/health/", "did"),
         ("/api/v1/suppressions/", "suppression"),
         ("/api/v1/calls/", "call"),
+        ("/api/v1/alerts/", "alert"),
     ],
 )
 def test_lists_show_only_the_callers_rows(api, other_api, ours, theirs, path, kind):
