@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from campaigns.events import events_emit
 from campaigns.models import Campaign
+from campaigns.sms_guard import billing_stop_alert, campaign_error_rate_check
 from campaigns.sms_rate import Sender, tokens_take
 from campaigns.sms_senders import SenderInfo, area_code, pool_senders
 from config.bulk import rows_update, sql_in, sql_rows
@@ -359,22 +360,10 @@ def _record(campaign: Campaign, out: _Outcome) -> None:
                for r, items in out.failed.items() for m, _, _ in items]
         )  # fmt: skip
     if out.failed.get(Reason.BILLING):
-        _billing_stopped(campaign, len(out.failed[Reason.BILLING]))
+        billing_stop_alert(
+            org=campaign.organization,
+            campaign_id=campaign.id,
+            messages=len(out.failed[Reason.BILLING]),
+        )
     if out.sent or out.failed:
-        _error_rate_check(campaign.id)
-
-
-def _billing_stopped(campaign: Campaign, n: int) -> None:
-    try:
-        from campaigns.sms_guard import billing_stop_alert
-    except ImportError:  # pragma: no cover - alerts arrive with their own module
-        return
-    billing_stop_alert(org=campaign.organization, campaign_id=campaign.id, messages=n)
-
-
-def _error_rate_check(campaign_id: int) -> None:
-    try:
-        from campaigns.sms_guard import campaign_error_rate_check
-    except ImportError:  # pragma: no cover
-        return
-    campaign_error_rate_check(campaign_id=campaign_id)
+        campaign_error_rate_check(campaign_id=campaign.id)
