@@ -7,19 +7,22 @@ cancelled with the reason in `last_outcome`; the others get a variant (by a hash
 campaign and prospect, so the split is stable), a rendered text whose URLs are short links, a
 sender and a send time (the sender's and the pool's rate; the recipient's window), and are
 written in bulk as queued messages. Nothing is written when the campaign is invalid.
+
+A drip (campaigns.sms_drip) is checked the same way at its start, and texts one prospect at a
+time with the same steps: the audience query, the exclusions, the render, the message row.
 """
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import BooleanField, Exists, OuterRef, Q, Subquery, Value
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from campaigns.sms_senders import Scheduler, pool_senders
+from campaigns.sms_senders import Scheduler, SenderInfo, pool_senders
 from config.bulk import rows_insert
 from messaging.links import links_shorten
 from messaging.models import Message, MessageShortLink, MessageVariant
@@ -43,7 +46,9 @@ class BlastInvalid(DomainError):
 
 
 @dataclass(frozen=True)
-class _Row:
+class AudienceRow:
+    """A queued prospect as its text needs it: who, which number, and what may keep it out."""
+
     id: int
     first_name: str
     last_name: str
@@ -56,10 +61,24 @@ class _Row:
     sticky: int | None
 
 
-def blast_prepare(*, campaign: Campaign, now: datetime | None = None) -> dict[str, int]:
-    """Write the blast's messages; returns the audience counts (also kept on the campaign).
-    Runs inside the start's transaction; raises BlastInvalid before writing anything."""
-    now = now or timezone.now()
+_ROW_FIELDS = tuple(f.name for f in fields(AudienceRow))
+
+
+@dataclass
+class Audience:
+    """A campaign checked and its audience evaluated: nothing written yet."""
+
+    variants: list[MessageVariant]
+    senders: list[SenderInfo]
+    rows: list[AudienceRow]
+    included: list[AudienceRow]
+    excluded: dict[str, list[int]]  # reason -> prospect ids
+    texts: list[tuple]  # (variant, body) of each included row, in order
+
+
+def audience_evaluate(*, campaign: Campaign, now: datetime) -> Audience:
+    """Check the campaign's message and senders, evaluate its queued prospects and render
+    each included one's text. Raises BlastInvalid (naming what is wrong); writes nothing."""
     variants = list(MessageVariant.objects.filter(campaign=campaign).order_by("position", "id"))
     _check_variants(variants)
     senders = pool_senders(campaign.sender_pool)
@@ -69,61 +88,51 @@ def blast_prepare(*, campaign: Campaign, now: datetime | None = None) -> dict[st
             else "Choose a sender pool for the campaign.",
             field="sender_pool",
         )  # fmt: skip
-    rows = _audience(campaign, [s.id for s in senders], now)
+    rows = audience_rows(audience_query(campaign, [s.id for s in senders], now))
     if not rows:
         raise BlastInvalid("The audience is empty: the campaign has no queued prospects.")
-    counts: Counter = Counter()
-    included: list[_Row] = []
+    included: list[AudienceRow] = []
     excluded: dict[str, list[int]] = {}
     for row in rows:
-        reason = _exclusion(row)
+        reason = exclusion(row)
         if reason:
             excluded.setdefault(reason, []).append(row.id)
-            counts[reason] += 1
         else:
             included.append(row)
     texts = _render_all(campaign, variants, included)
-    scheduler = Scheduler(senders, now, campaign.sender_pool.rate_per_minute)
-    opens = _window_opens(campaign, included, now)
+    return Audience(variants, senders, rows, included, excluded, texts)
+
+
+def blast_prepare(*, campaign: Campaign, now: datetime | None = None) -> dict[str, int]:
+    """Write the blast's messages; returns the audience counts (also kept on the campaign).
+    Runs inside the start's transaction; raises BlastInvalid before writing anything."""
+    now = now or timezone.now()
+    audience = audience_evaluate(campaign=campaign, now=now)
+    included = audience.included
+    counts: Counter = Counter({reason: len(ids) for reason, ids in audience.excluded.items()})
+    scheduler = Scheduler(audience.senders, now, campaign.sender_pool.rate_per_minute)
+    opens = window_opens(campaign, included, now)
     messages, links = [], []
-    for row, (variant, body) in zip(included, texts, strict=True):
-        body, row_links = links_shorten(body)
-        seg = segments_count(body)
+    for row, (variant, body) in zip(included, audience.texts, strict=True):
+        message, row_links = message_row(campaign, row, variant, body, now)
         not_before = opens.get(row.id, now)
         if not_before > now:
             counts["waiting_for_window"] += 1
-        sender, send_at = scheduler.assign(row.e164, seg.segments, row.sticky, not_before)
-        messages.append(
-            {
-                "organization_id": campaign.organization_id,
-                "campaign_id": campaign.id,
-                "prospect_id": row.id,
-                "variant_id": variant.id,
-                "to": row.e164,
-                "sender_id": sender.id,
-                "from_number": sender.e164,
-                "body": body,
-                "segments": seg.segments,
-                "encoding": seg.encoding,
-                "send_at": send_at,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+        sender, send_at = scheduler.assign(row.e164, message["segments"], row.sticky, not_before)
+        message.update(sender_id=sender.id, from_number=sender.e164, send_at=send_at)
+        messages.append(message)
         links.append(row_links)
     counts["queued"] = len(messages)
     with transaction.atomic():
-        _write(campaign, messages, links, now)
-        for reason, ids in excluded.items():
-            Prospect.objects.filter(id__in=ids, status=Prospect.Status.QUEUED).update(
-                status=Prospect.Status.CANCELLED, last_outcome=reason, updated_at=now
-            )
+        messages_write(campaign, messages, links, now)
+        for reason, ids in audience.excluded.items():
+            prospects_exclude(ids, reason, now)
         Prospect.objects.filter(id__in=[r.id for r in included]).update(
             status=Prospect.Status.SENDING, updated_at=now
         )
-        audience = {"evaluated": len(rows), **counts}
-        Campaign.objects.filter(pk=campaign.pk).update(audience=audience)
-    return audience
+        result = {"evaluated": len(audience.rows), **counts}
+        Campaign.objects.filter(pk=campaign.pk).update(audience=result)
+    return result
 
 
 def variant_pick(campaign_id: int, prospect_id: int, variants: list) -> object:
@@ -153,7 +162,10 @@ def _check_variants(variants: list[MessageVariant]) -> None:
         raise BlastInvalid(f"Variant {empty[0]} has no text.", field="variants")
 
 
-def _audience(campaign: Campaign, sender_ids: list[int], now: datetime) -> list[_Row]:
+def audience_query(campaign: Campaign, sender_ids: list[int], now: datetime) -> QuerySet:
+    """The campaign's queued prospects, each with its first number, its suppression, whether
+    the frequency cap holds it and the sender (of `sender_ids`) the org last texted it from.
+    Callers order, narrow and lock it, then read it with `audience_rows`."""
     org = campaign.organization_id
     first_phone = ProspectPhone.objects.filter(prospect=OuterRef("pk")).order_by("position")
     suppression = Suppression.objects.filter(organization_id=org, e164=OuterRef("e164"))
@@ -176,15 +188,19 @@ def _audience(campaign: Campaign, sender_ids: list[int], now: datetime) -> list[
         recent = Message.objects.filter(
             _SENT_OR_PENDING, organization_id=org, to=OuterRef("e164"), created_at__gte=since
         )
-        qs = qs.annotate(capped=Exists(recent))
-    else:
-        qs = qs.annotate(capped=Value(False, output_field=BooleanField()))
-    fields = ("id", "first_name", "last_name", "email", "attributes", "timezone", "e164")
-    fields += ("suppressed", "capped", "sticky")
-    return [_Row(*values) for values in qs.order_by("-priority", "id").values_list(*fields)]
+        return qs.annotate(capped=Exists(recent))
+    return qs.annotate(capped=Value(False, output_field=BooleanField()))
 
 
-def _exclusion(row: _Row) -> str:
+def audience_rows(qs: QuerySet) -> list[AudienceRow]:
+    """An `audience_query` read in the order it has (priority, then id, when it has none)."""
+    if not qs.query.order_by:
+        qs = qs.order_by("-priority", "id")
+    return [AudienceRow(*values) for values in qs.values_list(*_ROW_FIELDS)]
+
+
+def exclusion(row: AudienceRow) -> str:
+    """Why the prospect is left out of the audience ("" when it is not)."""
     if not row.e164:
         return "invalid_number"
     if row.suppressed == Suppression.Reason.STOP:
@@ -196,17 +212,30 @@ def _exclusion(row: _Row) -> str:
     return ""
 
 
-def _render_all(campaign: Campaign, variants, rows: list[_Row]) -> list[tuple]:
+def prospects_exclude(ids: list[int], reason: str, now: datetime) -> int:
+    """Prospects left out of the audience: cancelled, with the reason as their outcome."""
+    return Prospect.objects.filter(id__in=ids, status=Prospect.Status.QUEUED).update(
+        status=Prospect.Status.CANCELLED, last_outcome=reason, updated_at=now
+    )
+
+
+def text_render(campaign: Campaign, variants: list, row: AudienceRow) -> tuple:
+    """The prospect's (variant, text); raises MissingValue for a placeholder without value."""
+    variant = variant_pick(campaign.id, row.id, variants)
+    values = {k: str(v) for k, v in (row.attributes or {}).items() if v is not None}
+    values.update(first_name=row.first_name, last_name=row.last_name, email=row.email)
+    return variant, template_render(variant.body, values)
+
+
+def _render_all(campaign: Campaign, variants, rows: list[AudienceRow]) -> list[tuple]:
     """Each prospect's variant and text; every placeholder without a value is reported,
     with how many prospects lack it, before anything is written."""
     out, missing = [], Counter()
     for row in rows:
-        variant = variant_pick(campaign.id, row.id, variants)
-        values = {k: str(v) for k, v in (row.attributes or {}).items() if v is not None}
-        values.update(first_name=row.first_name, last_name=row.last_name, email=row.email)
         try:
-            out.append((variant, template_render(variant.body, values)))
+            out.append(text_render(campaign, variants, row))
         except MissingValue as exc:
+            variant = variant_pick(campaign.id, row.id, variants)
             missing[(variant.name, exc.name)] += 1
     if missing:
         (name, placeholder), n = missing.most_common(1)[0]
@@ -219,7 +248,7 @@ def _render_all(campaign: Campaign, variants, rows: list[_Row]) -> list[tuple]:
     return out
 
 
-def _window_opens(campaign: Campaign, rows: list[_Row], now: datetime) -> dict[int, datetime]:
+def window_opens(campaign: Campaign, rows: list[AudienceRow], now: datetime) -> dict[int, datetime]:
     """Prospects outside their texting window now: when it opens. Verdicts are shared by
     numbers whose deciding prefix and explicit zone are the same."""
     parsed = windows.parse_windows(campaign.calling_windows)
@@ -244,10 +273,40 @@ def _window_opens(campaign: Campaign, rows: list[_Row], now: datetime) -> dict[i
     return out
 
 
-def _write(campaign: Campaign, messages: list[dict], links: list[list], now: datetime) -> None:
+def message_row(
+    campaign: Campaign, row: AudienceRow, variant, body: str, now: datetime
+) -> tuple[dict, list]:
+    """The message to write for the prospect (its URLs short links, due now, no sender yet)
+    and its links as (code, url); the caller sets `sender_id`, `from_number` and `send_at`."""
+    body, links = links_shorten(body)
+    seg = segments_count(body)
+    message = {
+        "organization_id": campaign.organization_id,
+        "campaign_id": campaign.id,
+        "prospect_id": row.id,
+        "variant_id": variant.id,
+        "to": row.e164,
+        "sender_id": None,
+        "from_number": "",
+        "body": body,
+        "segments": seg.segments,
+        "encoding": seg.encoding,
+        "send_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return message, links
+
+
+def messages_write(
+    campaign: Campaign, messages: list[dict], links: list[list], now: datetime
+) -> list[int]:
+    """Insert the messages and their short links in bulk; returns the messages' ids."""
+    written: list[int] = []
     for start in range(0, len(messages), INSERT_CHUNK):
         chunk = messages[start : start + INSERT_CHUNK]
         ids = rows_insert(Message, chunk)
+        written += ids
         link_rows = [
             {
                 "organization_id": campaign.organization_id,
@@ -261,3 +320,4 @@ def _write(campaign: Campaign, messages: list[dict], links: list[list], now: dat
             for code, url in row_links
         ]
         rows_insert(MessageShortLink, link_rows)
+    return written
