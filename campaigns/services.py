@@ -52,7 +52,8 @@ def campaign_start(*, campaign: Campaign) -> Campaign:
     """created -> dialing. The pacing bucket starts empty, so the first call waits its turn.
 
     A blast is validated and its messages written in the same transaction (campaigns.sms_blast):
-    an invalid blast raises BlastInvalid and stays created, with nothing written.
+    an invalid blast raises BlastInvalid and stays created, with nothing written. A drip is
+    validated the same way and writes nothing: its texts go one a turn (campaigns.sms_drip).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -68,10 +69,12 @@ def campaign_start(*, campaign: Campaign) -> Campaign:
             pacing_at=now,
             updated_at=now,
         )
-        if campaign.channel == Campaign.Channel.SMS and campaign.sms_mode != "drip":
+        if campaign.channel == Campaign.Channel.SMS:
             from campaigns.sms_blast import blast_prepare
+            from campaigns.sms_drip import drip_start
 
-            blast_prepare(campaign=Campaign.objects.get(pk=campaign.pk), now=now)
+            prepare = drip_start if campaign.sms_mode == Campaign.SmsMode.DRIP else blast_prepare
+            prepare(campaign=Campaign.objects.get(pk=campaign.pk), now=now)
         event_emit("campaign.started", org_id=campaign.organization_id, campaign_id=campaign.pk)
     campaign.refresh_from_db()
     return campaign

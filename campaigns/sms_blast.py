@@ -115,7 +115,7 @@ def blast_prepare(*, campaign: Campaign, now: datetime | None = None) -> dict[st
     messages, links = [], []
     for row, (variant, body) in zip(included, audience.texts, strict=True):
         message, row_links = message_row(campaign, row, variant, body, now)
-        not_before = opens.get(row.id, now)
+        not_before = opens.get(row.id, now) or now + timedelta(hours=1)
         if not_before > now:
             counts["waiting_for_window"] += 1
         sender, send_at = scheduler.assign(row.e164, message["segments"], row.sticky, not_before)
@@ -248,16 +248,20 @@ def _render_all(campaign: Campaign, variants, rows: list[AudienceRow]) -> list[t
     return out
 
 
-def window_opens(campaign: Campaign, rows: list[AudienceRow], now: datetime) -> dict[int, datetime]:
-    """Prospects outside their texting window now: when it opens. Verdicts are shared by
-    numbers whose deciding prefix and explicit zone are the same."""
+def window_opens(
+    campaign: Campaign, rows: list[AudienceRow], now: datetime
+) -> dict[int, datetime | None]:
+    """Prospects outside their texting window now: when it opens (None: not within the
+    horizon windows.check looks at, as for a number in no known zone). Verdicts are shared
+    by numbers whose deciding prefix and explicit zone are the same."""
     parsed = windows.parse_windows(campaign.calling_windows)
-    cache: dict[tuple, datetime | None] = {}
-    out = {}
+    cache: dict[tuple, windows.Verdict] = {}
+    out: dict[int, datetime | None] = {}
     for row in rows:
         key = (nanp_deciding_prefix(row.e164) or row.e164, row.timezone)
-        if key not in cache:
-            verdict = windows.check(
+        verdict = cache.get(key)
+        if verdict is None:
+            verdict = cache[key] = windows.check(
                 row.e164,
                 now,
                 channel="sms",
@@ -265,11 +269,8 @@ def window_opens(campaign: Campaign, rows: list[AudienceRow], now: datetime) -> 
                 windows=parsed,
                 explicit_tz=row.timezone,
             )
-            cache[key] = (
-                None if verdict.allowed else (verdict.next_allowed_at or now + timedelta(hours=1))
-            )
-        if cache[key] is not None:
-            out[row.id] = cache[key]
+        if not verdict.allowed:
+            out[row.id] = verdict.next_allowed_at
     return out
 
 

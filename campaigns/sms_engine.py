@@ -1,8 +1,10 @@
 """The SMS side of the tick and its sweeps: scheduled starts, lanes, completion, lost claims.
 
-Every second (with the voice tick): blasts whose `start_at` has come are started; each sending
-blast with messages due gets its executor lanes (campaigns.sms_send); a sending campaign with
-no prospect left to text or waiting for its delivery report completes. The sweep gives claims
+Every second (with the voice tick): SMS campaigns whose `start_at` has come are started; each
+sending drip whose turn has come texts its next prospect (campaigns.sms_drip); each sending
+campaign with messages due gets its executor lanes (campaigns.sms_send); a sending campaign
+whose every prospect is delivered, failed or cancelled completes (a drip's queued prospects,
+waiting for their turn or their window, keep it sending). The sweep gives claims
 older than SMS_CLAIM_TIMEOUT_SECONDS back: a message that was never put to the carrier is
 queued again; one that was (`submitting_at`) is looked up at the carrier by its number, sender
 and time, and only queued again if the carrier has no such text.
@@ -17,6 +19,7 @@ from django.utils import timezone
 
 from campaigns.events import event_emit
 from campaigns.models import Campaign
+from campaigns.sms_drip import drips_tick
 from campaigns.sms_send import lanes_start
 from messaging.models import Message
 from messaging.providers import ProviderError, get_provider
@@ -29,7 +32,12 @@ _UNFINISHED = (Prospect.Status.QUEUED, Prospect.Status.SENDING, Prospect.Status.
 
 def sms_tick(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
-    counts = {"started": _start_scheduled(now), "lanes": 0, "completed": 0}
+    counts = {
+        "started": _start_scheduled(now),
+        "drip_texts": drips_tick(now=now).get("texted", 0),
+        "lanes": 0,
+        "completed": 0,
+    }
     sending = list(
         Campaign.objects.filter(
             status=Campaign.Status.DIALING, channel=Campaign.Channel.SMS

@@ -1,8 +1,25 @@
-"""Building SMS campaigns for tests: a sender pool, a blast with its variants, its audience."""
+"""Building SMS campaigns for tests: a sender pool, a blast or drip with its variants, its
+audience, and numbers that may be texted at the real time."""
+
+from datetime import timedelta
+
+from django.utils import timezone
 
 from dids.models import SenderPool
 from messaging.models import MessageVariant
+from prospects import windows
 from tests.factories import CampaignFactory, DidFactory
+
+# Numbers in zones around the world (two digits to fill in): some may be texted at any hour.
+_AROUND_THE_WORLD = (
+    "+141555501{:02d}",  # Los Angeles
+    "+121255501{:02d}",  # New York
+    "+180855501{:02d}",  # Honolulu
+    "+813123456{:02d}",  # Tokyo
+    "+612987654{:02d}",  # Sydney
+    "+65912345{:02d}",  # Singapore
+    "+336123456{:02d}",  # Paris
+)
 
 
 def sender_pool(
@@ -16,13 +33,33 @@ def sender_pool(
     return pool
 
 
-def blast(org, pool, *variants: tuple[str, int], **fields):
-    """A created SMS blast of `org` texting from `pool`, with (body, percentage) variants."""
+def blast(org, pool, *variants: tuple[str, int], sms_mode: str = "blast", **fields):
+    """A created SMS campaign (a blast unless `sms_mode` says otherwise) of `org` texting from
+    `pool`, with (body, percentage) variants."""
     campaign = CampaignFactory(
-        organization=org, channel="sms", sms_mode="blast", sender_pool=pool, **fields
+        organization=org, channel="sms", sms_mode=sms_mode, sender_pool=pool, **fields
     )
     for i, (body, percentage) in enumerate(variants or [("Hi {first_name|there}!", 100)]):
         MessageVariant.objects.create(
             campaign=campaign, name="ABCDEFGH"[i], body=body, percentage=percentage, position=i
         )
     return campaign
+
+
+def drip(org, pool, *variants: tuple[str, int], **fields):
+    """A created SMS drip of `org` texting from `pool`, with (body, percentage) variants."""
+    return blast(org, pool, *variants, sms_mode="drip", **fields)
+
+
+def numbers_open_now(count: int) -> list[str]:
+    """`count` numbers in one zone whose texting window is open now and for the next ten
+    minutes, for tests that send through the executor at the real time."""
+    now = timezone.now()
+    for template in _AROUND_THE_WORLD:
+        sample = template.format(1)
+        if all(
+            windows.check(sample, at, channel="sms").allowed
+            for at in (now, now + timedelta(minutes=10))
+        ):
+            return [template.format(n + 1) for n in range(count)]
+    raise AssertionError("no zone of the list is inside the texting window now")

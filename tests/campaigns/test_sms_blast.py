@@ -94,8 +94,11 @@ def test_placeholders_take_values_attributes_and_defaults(org, pool):
     }
 
 
-def test_a_placeholder_without_value_or_default_is_named_and_nothing_is_written(org, pool):
-    campaign = blast(org, pool, ("Hi {first_name}, {company} has news", 100))
+@pytest.mark.parametrize("sms_mode", ["blast", "drip"])  # a drip's start checks it the same way
+def test_a_placeholder_without_value_or_default_is_named_and_nothing_is_written(
+    org, pool, sms_mode
+):
+    campaign = blast(org, pool, ("Hi {first_name}, {company} has news", 100), sms_mode=sms_mode)
     make_prospect(campaign, "+14155550101", first_name="Ann", attributes={"company": "Acme"})
     make_prospect(campaign, "+14155550102", first_name="Bob")
     with pytest.raises(BlastInvalid, match=r"\{company\}.*1 prospect"):
