@@ -6,6 +6,8 @@ the next link before returning. The tick keeps SMS_LANES lanes per sending campa
 (a Redis key per lane that the lane renews; a lane whose worker died expires and is started
 again). Before the carrier is asked, a message is marked `submitting_at` in one statement: a
 claim left behind with that mark is reconciled with the carrier, never simply sent again.
+A text keeps the sender it was written with (a blast's schedule, a drip's turn) unless that
+caller ID left the pool or the rotation; a drip's new one keeps its 15-minute gap.
 """
 
 import logging
@@ -21,6 +23,7 @@ from django.utils import timezone
 
 from campaigns.events import events_emit
 from campaigns.models import Campaign
+from campaigns.sms_drip import sender_claim
 from campaigns.sms_guard import billing_stop_alert, campaign_error_rate_check
 from campaigns.sms_rate import Sender, tokens_take
 from campaigns.sms_senders import SenderInfo, area_code, pool_senders
@@ -39,6 +42,7 @@ from prospects.phones import nanp_deciding_prefix
 log = logging.getLogger(__name__)
 Reason = Message.FailureReason
 LANE_TTL_SECONDS = 30
+DRIP_SENDER_RETRY_SECONDS = 60  # a drip's text whose sender left waits this for a free one
 
 _CLAIM_SQL = """
 UPDATE messaging_message SET status = 'sending', claimed_by = %(token)s, claimed_at = %(now)s,
@@ -212,12 +216,19 @@ def _rated(campaign, ready: list[_Claimed], out: _Outcome) -> list[_Claimed]:
         for m in ready:
             out.fail(m, Reason.PROVIDER_ERROR, "no active SMS caller ID in the sender pool")
         return []
+    bound = timedelta(seconds=settings.SMS_RATE_LIMIT_MAX_WAIT_SECONDS)
     by_sender: dict[int, list[_Claimed]] = defaultdict(list)
     for m in ready:
         if m.sender_id not in senders:  # left the pool, or out of rotation: pick again
-            sender = _replacement(m.to, senders)
-            m.sender_id, m.from_number = sender.id, sender.e164
+            sender = _replacement(campaign, m.to, senders, out.now)
+            if sender is None:  # a drip's caller IDs all texted within their gap
+                later = out.now + timedelta(seconds=DRIP_SENDER_RETRY_SECONDS)
+                out.wait(m, later, Message.Wait.RATE_LIMIT, bound, Reason.RATE_LIMIT_TIMEOUT)
+                continue
+            m.sender_id, m.from_number = sender
         by_sender[m.sender_id].append(m)
+    if not by_sender:
+        return []
     grant = tokens_take(
         pool_id=campaign.sender_pool_id,
         rate_per_minute=campaign.sender_pool.rate_per_minute,
@@ -226,7 +237,6 @@ def _rated(campaign, ready: list[_Claimed], out: _Outcome) -> list[_Claimed]:
             for sid, ms in by_sender.items()
         ],
     )
-    bound = timedelta(seconds=settings.SMS_RATE_LIMIT_MAX_WAIT_SECONDS)
     later = out.now + timedelta(seconds=max(grant.wait_seconds, 0.05))
     granted = []
     for sid, ms in by_sender.items():
@@ -237,10 +247,18 @@ def _rated(campaign, ready: list[_Claimed], out: _Outcome) -> list[_Claimed]:
     return granted
 
 
-def _replacement(to: str, senders: dict[int, SenderInfo]) -> SenderInfo:
+def _replacement(
+    campaign: Campaign, to: str, senders: dict[int, SenderInfo], now: datetime
+) -> tuple[int, str] | None:
+    """Another sender for a text whose own left: one with its area code, then any. A drip's
+    is chosen and stamped as its turn chose the first (campaigns.sms_drip), so the caller
+    ID's gap holds; None when none is free."""
+    if campaign.sms_mode == Campaign.SmsMode.DRIP:
+        return sender_claim(pool_id=campaign.sender_pool_id, to=to, sticky=None, now=now)
     same = [s for s in senders.values() if s.area_code and s.area_code == area_code(to)]
     pool = same or list(senders.values())
-    return pool[hash(to) % len(pool)]
+    sender = pool[hash(to) % len(pool)]
+    return sender.id, sender.e164
 
 
 def _paid(org: Organization, ready: list[_Claimed], out: _Outcome) -> list[_Claimed]:

@@ -7,16 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from campaigns import sms_drip
 from campaigns.models import Campaign
 from campaigns.services import campaign_pause, campaign_resume, campaign_start
-from campaigns.sms_drip import drips_tick, sender_claim
+from campaigns.sms_drip import drip_turn, drips_tick, sender_claim
 from campaigns.sms_engine import sms_tick
+from campaigns.sms_send import messages_send
 from dids.models import Did
 from messaging.models import Message
+from orgs.models import Organization
 from prospects.models import Prospect, Suppression
-from tests.campaigns.sms import drip, sender_pool
+from tests.campaigns.sms import drip, numbers_open_now, sender_pool
 from tests.factories import SuppressionFactory, make_prospect
 
 # A Monday, 12:00 in New York, 09:00 in Los Angeles, 07:00 in Honolulu.
@@ -262,3 +265,46 @@ def test_a_drip_without_caller_ids_pauses(org, pool):
     assert drips_tick(now=MONDAY) == {"no_senders": 1}
     campaign.refresh_from_db()
     assert (campaign.status, campaign.pause_reason) == ("paused", "no_dids")
+
+
+def test_the_executor_sends_a_drip_text_from_the_sender_its_turn_chose(org, pool, carrier):
+    Organization.objects.filter(pk=org.pk).update(sms_credits=1_000)
+    first, second = numbers_open_now(2)
+    campaign = started(org, pool, first, second, at=timezone.now())
+    assert drip_turn(campaign_id=campaign.id, now=timezone.now()) == "texted"
+    chosen = Message.objects.get()
+    assert messages_send(campaign_id=campaign.id)["sent"] == 1
+    text = Message.objects.get()
+    assert (text.status, text.sender_id, text.from_number) == (
+        "sent", chosen.sender_id, chosen.from_number
+    )  # fmt: skip
+    assert Prospect.objects.get(pk=text.prospect_id).status == "sent"
+    assert carrier.stats()["messages"]["by_to"] == {first: 1}
+
+
+def test_a_drip_text_whose_sender_left_takes_a_free_one_or_waits(org, pool, carrier):
+    Organization.objects.filter(pk=org.pk).update(sms_credits=1_000)
+    first, second = numbers_open_now(2)
+    campaign = started(org, pool, first, second, at=timezone.now())
+    drip_turn(campaign_id=campaign.id, now=timezone.now())
+    text = Message.objects.get()
+    Did.objects.filter(pk=text.sender_id).update(state=Did.State.COOLING)
+    busy = Did.objects.exclude(pk=text.sender_id).order_by("id")
+    Did.objects.filter(pk=busy[0].pk).update(last_sms_at=timezone.now())  # texted just now
+    messages_send(campaign_id=campaign.id)
+    text.refresh_from_db()
+    assert (text.status, text.sender_id) == ("sent", busy[1].id)
+    assert Did.objects.get(pk=busy[1].pk).last_sms_at is not None  # its gap starts
+
+    Did.objects.update(state=Did.State.ACTIVE, last_sms_at=None)
+    Campaign.objects.filter(pk=campaign.pk).update(drip_next_at=timezone.now())
+    assert drip_turn(campaign_id=campaign.id, now=timezone.now()) == "texted"
+    waiting = Message.objects.get(to=second)
+    Did.objects.filter(pk=waiting.sender_id).update(state=Did.State.COOLING)
+    others = Did.objects.exclude(pk=waiting.sender_id)
+    others.update(last_sms_at=timezone.now())  # every other caller ID is within its gap
+    messages_send(campaign_id=campaign.id)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.wait) == ("queued", "rate_limit")
+    Campaign.objects.filter(pk=campaign.pk).update(drip_next_at=timezone.now())
+    assert drip_turn(campaign_id=campaign.id, now=timezone.now()) == "held"
