@@ -97,8 +97,7 @@ def drips_tick(*, now: datetime | None = None) -> dict[str, int]:
     """A turn for each sending drip that is due; returns how many turns did what."""
     now = now or timezone.now()
     due = (
-        Campaign.objects.filter(_DRIPS)
-        .filter(Q(drip_next_at__isnull=True) | Q(drip_next_at__lte=now))
+        Campaign.objects.filter(_DRIPS, _due(now))
         .order_by("-priority", "id")
         .values_list("id", flat=True)
     )
@@ -116,8 +115,7 @@ def drip_turn(*, campaign_id: int, now: datetime) -> str:
         campaign = (
             Campaign.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .select_related("sender_pool")
-            .filter(_DRIPS, Q(drip_next_at__isnull=True) | Q(drip_next_at__lte=now))
-            .filter(pk=campaign_id)
+            .filter(_DRIPS, _due(now), pk=campaign_id)
             .first()
         )
         if campaign is None:
@@ -193,6 +191,11 @@ def _sender_claim_portable(
         if Did.objects.filter(_free(now), pk=did_id).update(last_sms_at=now):
             return did_id, e164
     return None
+
+
+def _due(now: datetime) -> Q:
+    """Drips whose next turn has come (one started before drip_next_at existed has none)."""
+    return Q(drip_next_at__isnull=True) | Q(drip_next_at__lte=now)
 
 
 def _free(now: datetime) -> Q:
