@@ -142,6 +142,10 @@ class Scope(models.TextChoices):
     CALLS_READ = "calls:read"
     CALLS_MANAGE = "calls:manage"  # place one-off calls
     EVENTS_READ = "events:read"
+    MESSAGES_READ = "messages:read"  # texts and dead letters
+    MESSAGES_MANAGE = "messages:manage"  # retry dead letters
+    BILLING_READ = "billing:read"  # the SMS credit balance
+    BILLING_MANAGE = "billing:manage"  # add SMS credits
 
 
 ALL_SCOPES: tuple[str, ...] = tuple(Scope.values)
