@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 from dids.health import DID_SUMS, did_health
 from dids.models import Did, DidHealthEvent
 from dids.selectors import RECENT_CALLS, did_recent_calls_list
-from dids.services import did_number_fields, dids_release, dids_retire
+from dids.services import SMS_MPS_MAX, did_number_fields, dids_release, dids_retire
 from orgs.admin_scoping import OrgScopedAdmin
 from prospects.phones import normalize_one
 
@@ -20,9 +20,16 @@ class DidForm(forms.ModelForm):
             "state",
             "voice_enabled",
             "sms_enabled",
+            "sms_mps",
             "cooldown_until",
             "warming_until",
         )
+
+    def clean_sms_mps(self):
+        value = self.cleaned_data.get("sms_mps")
+        if value is not None and not 0 < value <= SMS_MPS_MAX:
+            raise forms.ValidationError(f"Over 0 and at most {SMS_MPS_MAX}; empty = by type.")
+        return value
 
     def clean(self):
         data = super().clean()

@@ -1,7 +1,8 @@
 import factory
 
 from campaigns.models import CallAttempt, Campaign
-from dids.models import Did
+from dids.models import Did, SenderPool
+from messaging.models import Message, MessageVariant
 from orgs.models import ALL_SCOPES, Organization
 from orgs.services import api_key_create
 from prospects.models import Prospect, ProspectPhone, Suppression
@@ -75,6 +76,37 @@ class OneOffCallFactory(factory.django.DjangoModelFactory):
     from_number = "+14156660001"
     status = CallAttempt.Status.IN_FLIGHT
     sid = factory.Sequence(lambda n: f"CA{n:032x}")
+
+
+class SenderPoolFactory(factory.django.DjangoModelFactory):
+    """A pool without caller IDs: give them with `pool.dids.set(...)`."""
+
+    class Meta:
+        model = SenderPool
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Pool {n}")
+
+
+class MessageVariantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MessageVariant
+
+    campaign = factory.SubFactory(CampaignFactory, channel=Campaign.Channel.SMS, sms_mode="blast")
+    name = "A"
+    body = "Hi {first_name|there}, spring sale today."
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    """A campaign's text, queued unless told otherwise."""
+
+    class Meta:
+        model = Message
+
+    campaign = factory.SubFactory(CampaignFactory, channel=Campaign.Channel.SMS, sms_mode="blast")
+    organization = factory.SelfAttribute("campaign.organization")
+    to = factory.Sequence(lambda n: f"+1415777{n % 10000:04d}")
+    body = "Hi there, spring sale today."
 
 
 def make_key(org, scopes=ALL_SCOPES) -> str:

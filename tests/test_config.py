@@ -71,6 +71,8 @@ def test_schema_documents_the_api(db):
         "/api/v1/campaign/concurrency-settings",
         "/api/v1/calls/",
         "/api/v1/calls/{id}/",
+        "/api/v1/sender-pools/",
+        "/api/v1/sender-pools/{id}/",
     ):
         assert path in paths, path
     assert not any(p.startswith("/api/v1/campaign/concurrency-settings/") for p in paths)

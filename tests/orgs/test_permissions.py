@@ -11,13 +11,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.models import CallAttempt, Campaign
-from dids.models import Did
+from dids.models import Did, SenderPool
 from orgs.models import ALL_SCOPES, Organization
 from prospects.models import Prospect, Suppression
 from tests.factories import (
     CampaignFactory,
     DidFactory,
     OneOffCallFactory,
+    SenderPoolFactory,
     SuppressionFactory,
     make_prospect,
 )
@@ -72,6 +73,11 @@ ENDPOINTS = [
     Endpoint("post", "/api/v1/dids/{cooling_did}/release/", (D_MANAGE,), 200),
     Endpoint("get", "/api/v1/dids/health/", (D_READ, D_MANAGE), 200),
     Endpoint("get", "/api/v1/dids/health/report/", (D_READ, D_MANAGE), 200),
+    Endpoint("get", "/api/v1/sender-pools/", (D_READ, D_MANAGE), 200),
+    Endpoint("get", "/api/v1/sender-pools/{pool}/", (D_READ, D_MANAGE), 200),
+    Endpoint("post", "/api/v1/sender-pools/", (D_MANAGE,), 201, {"name": "New"}),
+    Endpoint("patch", "/api/v1/sender-pools/{pool}/", (D_MANAGE,), 200, {"rate_per_minute": 5}),
+    Endpoint("delete", "/api/v1/sender-pools/{pool}/", (D_MANAGE,), 204),
     Endpoint("get", "/api/v1/suppressions/", (S_READ, S_MANAGE), 200),
     Endpoint("get", "/api/v1/suppressions/{suppression}/", (S_READ, S_MANAGE), 200),
     Endpoint("post", "/api/v1/suppressions/", (S_MANAGE,), 201, {"phone_number": "2125550199"}),
@@ -106,6 +112,7 @@ def make_objects(org) -> dict:
         "did": DidFactory(organization=org).pk,
         "cooling_did": DidFactory(organization=org, state="cooling", cooldown_until=NEVER).pk,
         "suppression": SuppressionFactory(organization=org).pk,
+        "pool": SenderPoolFactory(organization=org).pk,
         "call": (
             CallAttempt.objects.filter(organization=org, idempotency_key="scope-table").first()
             or OneOffCallFactory(organization=org, to="+18005550101", idempotency_key="scope-table")
@@ -128,6 +135,7 @@ def state(org) -> dict:
         "dids": list(Did.objects.values_list("id", "friendly_name", "voice_enabled", "state")),
         "suppressions": list(Suppression.objects.values_list("id", "reason")),
         "calls": list(CallAttempt.objects.values_list("id", "status")),
+        "pools": list(SenderPool.objects.values_list("id", "name", "rate_per_minute")),
         "limit": Organization.objects.get(pk=org.pk).concurrency_limit,
     }
 

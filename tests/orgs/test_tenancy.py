@@ -5,9 +5,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign
-from dids.models import Did
+from dids.models import Did, SenderPool
 from prospects.models import Prospect, ProspectPhone, Suppression
-from tests.factories import DidFactory, OneOffCallFactory, SuppressionFactory, make_prospect
+from tests.factories import (
+    DidFactory,
+    OneOffCallFactory,
+    SenderPoolFactory,
+    SuppressionFactory,
+    make_prospect,
+)
 
 
 @pytest.fixture
@@ -22,6 +28,7 @@ def theirs(other_campaign):
         ).pk,
         "suppression": SuppressionFactory(organization=other_org).pk,
         "call": OneOffCallFactory(organization=other_org).pk,
+        "pool": SenderPoolFactory(organization=other_org).pk,
     }
 
 
@@ -34,6 +41,7 @@ def ours(campaign):
         "did": DidFactory(organization=org).pk,
         "suppression": SuppressionFactory(organization=org).pk,
         "call": OneOffCallFactory(organization=org).pk,
+        "pool": SenderPoolFactory(organization=org).pk,
     }
 
 
@@ -45,6 +53,8 @@ def snapshot() -> dict:
         "dids": list(Did.objects.order_by("id").values()),
         "suppressions": list(Suppression.objects.order_by("id").values()),
         "calls": list(CallAttempt.objects.order_by("id").values()),
+        "pools": list(SenderPool.objects.order_by("id").values()),
+        "pool_dids": list(SenderPool.dids.through.objects.order_by("id").values()),
     }
 
 
@@ -65,6 +75,10 @@ BY_ID = [
     ("patch", "/api/v1/suppressions/{suppression}/", {"reason": "stop"}),
     ("delete", "/api/v1/suppressions/{suppression}/", None),
     ("get", "/api/v1/calls/{call}/", None),
+    ("get", "/api/v1/sender-pools/{pool}/", None),
+    ("put", "/api/v1/sender-pools/{pool}/", {"name": "Mine now"}),
+    ("patch", "/api/v1/sender-pools/{pool}/", {"dids": []}),
+    ("delete", "/api/v1/sender-pools/{pool}/", None),
 ]
 
 
@@ -97,6 +111,7 @@ def test_importing_into_another_orgs_campaign_is_not_found(api, theirs):
         ("/api/v1/dids/health/", "did"),
         ("/api/v1/suppressions/", "suppression"),
         ("/api/v1/calls/", "call"),
+        ("/api/v1/sender-pools/", "pool"),
     ],
 )
 def test_lists_show_only_the_callers_rows(api, other_api, ours, theirs, path, kind):
