@@ -1,11 +1,10 @@
 """/api/v1/sender-pools/ and a caller ID's sms_mps: the senders SMS campaigns text from."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from dids.models import Did, SenderPool
 from tests.factories import CampaignFactory, DidFactory, SenderPoolFactory
+from tests.queries import queries_of_get
 
 LIST = "/api/v1/sender-pools/"
 
@@ -172,19 +171,14 @@ def test_another_orgs_pools_are_not_found_and_not_listed(api, other_api, org, ot
 
 
 def test_list_runs_a_constant_number_of_queries(api, org):
-    def count() -> int:
-        with CaptureQueriesContext(connection) as ctx:
-            assert api.get(LIST).status_code == 200
-        return len(ctx)
-
     dids = DidFactory.create_batch(4, organization=org)
     for pool in SenderPoolFactory.create_batch(3, organization=org):
         pool.dids.set(dids[:2])
-    count()
-    few = count()
+    queries_of_get(api, LIST)
+    few = queries_of_get(api, LIST)
     for pool in SenderPoolFactory.create_batch(20, organization=org):
         pool.dids.set(dids)
-    assert count() == few <= 4
+    assert queries_of_get(api, LIST) == few <= 4
 
 
 # --- A caller ID's sms_mps ---------------------------------------------------------------------
