@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("campaigns.api.urls")),
     path("", include("prospects.api.urls")),
     path("", include("dids.api.urls")),
+    path("", include("messaging.api.urls")),
 ]
 
 urlpatterns = [

@@ -109,6 +109,22 @@ class MessageFactory(factory.django.DjangoModelFactory):
     body = "Hi there, spring sale today."
 
 
+def make_dead_letter(campaign, reason: str, **fields) -> Message:
+    """A text of `campaign` that failed for `reason`, its prospect's status saying so."""
+    prospect_status = "cancelled" if reason == Message.FailureReason.CONTACT_BLOCKED else "failed"
+    return MessageFactory(
+        **{
+            "campaign": campaign,
+            "prospect": ProspectFactory(campaign=campaign, status=prospect_status),
+            "status": Message.Status.FAILED,
+            "failure_reason": reason,
+            "failure_detail": f"{reason} happened",
+            "submitted": False,
+            **fields,
+        }
+    )
+
+
 def make_key(org, scopes=ALL_SCOPES) -> str:
     return api_key_create(org=org, name="test", scopes=list(scopes))[1]
 

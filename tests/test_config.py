@@ -73,11 +73,17 @@ def test_schema_documents_the_api(db):
         "/api/v1/calls/{id}/",
         "/api/v1/sender-pools/",
         "/api/v1/sender-pools/{id}/",
+        "/api/v1/messages/",
+        "/api/v1/messages/{id}/",
+        "/api/v1/dead-letters/",
+        "/api/v1/dead-letters/summary/",
+        "/api/v1/dead-letters/retry/",
     ):
         assert path in paths, path
     assert not any(p.startswith("/api/v1/campaign/concurrency-settings/") for p in paths)
     operation_ids = {op["operationId"] for item in paths.values() for op in item.values()}
     assert {"campaigns_prospects_import", "suppressions_import", "calls_create"} <= operation_ids
+    assert {"dead_letters_summary", "dead_letters_retry"} <= operation_ids
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
 
 

@@ -11,6 +11,7 @@ from campaigns.validation import (
     validate_variants,
 )
 from dids.models import SenderPool
+from orgs.api.fields import OrgPrimaryKeyRelatedField
 from orgs.models import CONCURRENCY_LIMIT_MAX, CONCURRENCY_LIMIT_MIN
 from prospects import windows
 from prospects.phones import normalize_one
@@ -53,16 +54,9 @@ class MessageVariantSerializer(serializers.Serializer):
         list_serializer_class = _VariantListSerializer
 
 
-class _OrgSenderPoolField(serializers.PrimaryKeyRelatedField):
-    """One of the caller's organization's pools: another org's id does not exist."""
-
-    def get_queryset(self):
-        org = self.context.get("organization")
-        return SenderPool.objects.filter(organization=org) if org else SenderPool.objects.none()
-
-
 class CampaignSerializer(serializers.ModelSerializer):
-    sender_pool = _OrgSenderPoolField(
+    sender_pool = OrgPrimaryKeyRelatedField(
+        queryset=SenderPool.objects.all(),
         required=False,
         allow_null=True,
         help_text="SMS: the id of one of the organization's sender pools to text from.",

@@ -12,11 +12,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.models import CallAttempt, Campaign
 from dids.models import Did, SenderPool
+from messaging.models import Message
 from orgs.models import ALL_SCOPES, Organization
 from prospects.models import Prospect, Suppression
 from tests.factories import (
     CampaignFactory,
     DidFactory,
+    MessageFactory,
     OneOffCallFactory,
     SenderPoolFactory,
     SuppressionFactory,
@@ -29,6 +31,7 @@ D_READ, D_MANAGE = "dids:read", "dids:manage"
 S_READ, S_MANAGE = "suppression:read", "suppression:manage"
 CC_READ, CC_MANAGE = "concurrency:read", "concurrency:manage"
 CALLS_READ, CALLS_MANAGE = "calls:read", "calls:manage"
+M_READ, M_MANAGE = "messages:read", "messages:manage"
 NEVER = datetime(2100, 1, 1, tzinfo=UTC)  # a cooldown only a release ends
 # Placing a call, answered without the carrier: a retry of the call make_objects() made.
 RETRIED_CALL = {"to": "+18005550101", "twiml": "<Response/>", "idempotency_key": "scope-table"}
@@ -100,6 +103,11 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/calls/", (CALLS_READ, CALLS_MANAGE), 200),
     Endpoint("get", "/api/v1/calls/{call}/", (CALLS_READ, CALLS_MANAGE), 200),
     Endpoint("post", "/api/v1/calls/", (CALLS_MANAGE,), 200, RETRIED_CALL),
+    Endpoint("get", "/api/v1/messages/", (M_READ, M_MANAGE), 200),
+    Endpoint("get", "/api/v1/messages/{message}/", (M_READ, M_MANAGE), 200),
+    Endpoint("get", "/api/v1/dead-letters/", (M_READ, M_MANAGE), 200),
+    Endpoint("get", "/api/v1/dead-letters/summary/", (M_READ, M_MANAGE), 200),
+    Endpoint("post", "/api/v1/dead-letters/retry/", (M_MANAGE,), 200, {"failure_reason": "STALE"}),
 ]
 
 
@@ -113,6 +121,7 @@ def make_objects(org) -> dict:
         "cooling_did": DidFactory(organization=org, state="cooling", cooldown_until=NEVER).pk,
         "suppression": SuppressionFactory(organization=org).pk,
         "pool": SenderPoolFactory(organization=org).pk,
+        "message": MessageFactory(campaign=campaign, status="failed", failure_reason="STALE").pk,
         "call": (
             CallAttempt.objects.filter(organization=org, idempotency_key="scope-table").first()
             or OneOffCallFactory(organization=org, to="+18005550101", idempotency_key="scope-table")
@@ -136,6 +145,7 @@ def state(org) -> dict:
         "suppressions": list(Suppression.objects.values_list("id", "reason")),
         "calls": list(CallAttempt.objects.values_list("id", "status")),
         "pools": list(SenderPool.objects.values_list("id", "name", "rate_per_minute")),
+        "messages": list(Message.objects.values_list("id", "status")),
         "limit": Organization.objects.get(pk=org.pk).concurrency_limit,
     }
 

@@ -6,9 +6,11 @@ from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign
 from dids.models import Did, SenderPool
+from messaging.models import Message
 from prospects.models import Prospect, ProspectPhone, Suppression
 from tests.factories import (
     DidFactory,
+    MessageFactory,
     OneOffCallFactory,
     SenderPoolFactory,
     SuppressionFactory,
@@ -29,6 +31,9 @@ def theirs(other_campaign):
         "suppression": SuppressionFactory(organization=other_org).pk,
         "call": OneOffCallFactory(organization=other_org).pk,
         "pool": SenderPoolFactory(organization=other_org).pk,
+        "message": MessageFactory(
+            campaign=other_campaign, status="failed", failure_reason="STALE"
+        ).pk,
     }
 
 
@@ -42,6 +47,7 @@ def ours(campaign):
         "suppression": SuppressionFactory(organization=org).pk,
         "call": OneOffCallFactory(organization=org).pk,
         "pool": SenderPoolFactory(organization=org).pk,
+        "message": MessageFactory(campaign=campaign, status="failed", failure_reason="STALE").pk,
     }
 
 
@@ -55,6 +61,7 @@ def snapshot() -> dict:
         "calls": list(CallAttempt.objects.order_by("id").values()),
         "pools": list(SenderPool.objects.order_by("id").values()),
         "pool_dids": list(SenderPool.dids.through.objects.order_by("id").values()),
+        "messages": list(Message.objects.order_by("id").values()),
     }
 
 
@@ -79,6 +86,7 @@ BY_ID = [
     ("put", "/api/v1/sender-pools/{pool}/", {"name": "Mine now"}),
     ("patch", "/api/v1/sender-pools/{pool}/", {"dids": []}),
     ("delete", "/api/v1/sender-pools/{pool}/", None),
+    ("get", "/api/v1/messages/{message}/", None),
 ]
 
 
@@ -112,6 +120,8 @@ def test_importing_into_another_orgs_campaign_is_not_found(api, theirs):
         ("/api/v1/suppressions/", "suppression"),
         ("/api/v1/calls/", "call"),
         ("/api/v1/sender-pools/", "pool"),
+        ("/api/v1/messages/", "message"),
+        ("/api/v1/dead-letters/", "message"),
     ],
 )
 def test_lists_show_only_the_callers_rows(api, other_api, ours, theirs, path, kind):
@@ -157,3 +167,12 @@ def test_creates_are_stamped_with_the_callers_org(api, org):
     )
     assert response.status_code == 201
     assert Campaign.objects.get(pk=response.json()["id"]).organization == org
+
+
+def test_retrying_another_orgs_dead_letters_touches_nothing(api, theirs):
+    before = snapshot()
+    response = api.post("/api/v1/dead-letters/retry/", {"ids": [theirs["message"]]}, format="json")
+    assert response.json() == {"requeued": 0, "skipped": 1}
+    response = api.post("/api/v1/dead-letters/retry/", {"failure_reason": "STALE"}, format="json")
+    assert response.json() == {"requeued": 0, "skipped": 0}
+    assert snapshot() == before
