@@ -32,6 +32,7 @@ S_READ, S_MANAGE = "suppression:read", "suppression:manage"
 CC_READ, CC_MANAGE = "concurrency:read", "concurrency:manage"
 CALLS_READ, CALLS_MANAGE = "calls:read", "calls:manage"
 M_READ, M_MANAGE = "messages:read", "messages:manage"
+B_READ, B_MANAGE = "billing:read", "billing:manage"
 NEVER = datetime(2100, 1, 1, tzinfo=UTC)  # a cooldown only a release ends
 # Placing a call, answered without the carrier: a retry of the call make_objects() made.
 RETRIED_CALL = {"to": "+18005550101", "twiml": "<Response/>", "idempotency_key": "scope-table"}
@@ -108,6 +109,10 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/dead-letters/", (M_READ, M_MANAGE), 200),
     Endpoint("get", "/api/v1/dead-letters/summary/", (M_READ, M_MANAGE), 200),
     Endpoint("post", "/api/v1/dead-letters/retry/", (M_MANAGE,), 200, {"failure_reason": "STALE"}),
+    Endpoint("get", "/api/v1/credits/", (B_READ, B_MANAGE), 200),
+    Endpoint("post", "/api/v1/credits/", (B_MANAGE,), 200, {"add": 5}),
+    Endpoint("get", "/api/v1/blocked-words/", (C_READ, C_MANAGE), 200),
+    Endpoint("put", "/api/v1/blocked-words/", (C_MANAGE,), 200, {"blocked_words": ["casino"]}),
 ]
 
 
@@ -146,7 +151,9 @@ def state(org) -> dict:
         "calls": list(CallAttempt.objects.values_list("id", "status")),
         "pools": list(SenderPool.objects.values_list("id", "name", "rate_per_minute")),
         "messages": list(Message.objects.values_list("id", "status")),
-        "limit": Organization.objects.get(pk=org.pk).concurrency_limit,
+        "org": Organization.objects.values_list(
+            "concurrency_limit", "sms_credits", "blocked_words"
+        ).get(pk=org.pk),
     }
 
 
