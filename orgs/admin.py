@@ -1,8 +1,10 @@
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 
 from orgs.admin_scoping import OrgScopedAdmin, admin_org_ids
 from orgs.models import ApiKey, Membership, Organization
-from orgs.services import api_key_revoke
+from orgs.services import CREDITS_ADD_MAX, api_key_revoke, blocked_words_clean, credits_add
 
 
 class MembershipInline(admin.TabularInline):
@@ -11,12 +13,31 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+class OrganizationForm(forms.ModelForm):
+    add_credits = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=CREDITS_ADD_MAX,
+        help_text="Message segments to add to the SMS credit.",
+    )
+
+    def clean_blocked_words(self):
+        words = self.cleaned_data.get("blocked_words") or []
+        if not isinstance(words, list):
+            raise forms.ValidationError('A list of words: ["casino", "free money"].')
+        return blocked_words_clean(words)
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = ("sms_credits",)  # changed only by adding (the engine spends meanwhile)
     list_display = (
         "name",
         "slug",
         "concurrency_limit",
+        "sms_credits",
         "default_region",
         "default_timezone",
         "is_active",
@@ -30,6 +51,18 @@ class OrganizationAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request)
         ids = admin_org_ids(request)
         return qs if ids is None else qs.filter(id__in=ids)
+
+    def save_model(self, request, obj, form, change):
+        """Writes only the fields the operator changed, so a save never puts back a credit
+        balance (or anything else) that changed since the form was shown; added credit goes
+        through credits_add."""
+        if change:
+            model_fields = {f.name for f in obj._meta.concrete_fields}
+            obj.save(update_fields=[name for name in form.changed_data if name in model_fields])
+        else:
+            obj.save()
+        if form.cleaned_data.get("add_credits"):
+            credits_add(org=obj, segments=form.cleaned_data["add_credits"])
 
 
 @admin.register(ApiKey)

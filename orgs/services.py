@@ -105,30 +105,27 @@ def credits_add(*, org: Organization, segments: int) -> int:
 
 def blocked_words_clean(words: Iterable[str]) -> list[str]:
     """Words trimmed, repeats (ignoring case) dropped keeping the first; each 1-50 characters,
-    at most 500 of them, or ValidationError on `blocked_words` naming what is wrong."""
+    at most 500 of them, or ValidationError naming what is wrong."""
     kept: dict[str, str] = {}
     for raw in words:
         word = raw.strip() if isinstance(raw, str) else ""
         if not 1 <= len(word) <= BLOCKED_WORD_MAX_CHARS:
             raise ValidationError(
-                {
-                    "blocked_words": [
-                        f"Each word has 1-{BLOCKED_WORD_MAX_CHARS} characters (trimmed): "
-                        f"{raw!r} does not."
-                    ]
-                }
+                f"Each word has 1-{BLOCKED_WORD_MAX_CHARS} characters (trimmed): {raw!r} does not."
             )
         kept.setdefault(word.casefold(), word)
     if len(kept) > BLOCKED_WORDS_MAX:
-        raise ValidationError(
-            {"blocked_words": [f"At most {BLOCKED_WORDS_MAX} words; these are {len(kept)}."]}
-        )
+        raise ValidationError(f"At most {BLOCKED_WORDS_MAX} words; these are {len(kept)}.")
     return list(kept.values())
 
 
 def org_set_blocked_words(*, org: Organization, words: Iterable[str]) -> list[str]:
-    """Replace the words no campaign text of the organization may contain (cleaned first)."""
-    cleaned = blocked_words_clean(words)
+    """Replace the words no campaign text of the organization may contain (cleaned first;
+    ValidationError on `blocked_words`)."""
+    try:
+        cleaned = blocked_words_clean(words)
+    except ValidationError as exc:
+        raise ValidationError({"blocked_words": exc.messages}) from None
     Organization.objects.filter(pk=org.pk).update(blocked_words=cleaned)
     org.blocked_words = cleaned
     return cleaned
