@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/outbound
 export REDIS_URL_TEST    ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test lint bench-import bench-webhooks bench-voice install clean
+.PHONY: demo test lint bench-import bench-webhooks bench-voice bench-sms install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -45,6 +45,10 @@ bench-webhooks: install
 bench-voice: install
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} \
 	  SECRET_KEY=bench-secret $(PY) bench/voice_dispatch.py $(BENCH_ARGS)
+
+bench-sms: install
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} \
+	  SECRET_KEY=bench-secret $(PY) bench/sms_blast.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

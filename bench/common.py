@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -83,3 +84,31 @@ def start_web(port: int, *, workers: int, threads: int, env: dict) -> subprocess
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def cpu_seconds(pids: list[tuple[str, int]]) -> Counter:
+    """CPU seconds each part has used so far: the (part, pid) processes with their children,
+    and every PostgreSQL and Redis process on the machine."""
+    import psutil
+
+    def used(proc) -> float:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
+
+    parts: Counter = Counter()
+    for label, pid in pids:
+        try:
+            root = psutil.Process(pid)
+            parts[label] += used(root) + sum(used(c) for c in root.children(recursive=True))
+        except psutil.Error:
+            continue
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info["name"] or ""
+        if name.startswith("postgres"):
+            parts["PostgreSQL"] += used(proc)
+        elif name.startswith("redis-server"):
+            parts["Redis"] += used(proc)
+    return parts

@@ -25,7 +25,6 @@ import os
 import sys
 import threading
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,7 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.common import ROOT, drop_database, free_port, setup_database, start_web  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROOT,
+    cpu_seconds,
+    drop_database,
+    free_port,
+    setup_database,
+    start_web,
+)
 
 BENCH_DB = "outbound_bench_voice"
 ACCOUNT, TOKEN = "AC" + "b7" * 16, "bench-voice-token"
@@ -237,7 +243,7 @@ def phase_throughput(stack: Stack, args, table: Table) -> bool:
     )
     console.print(f"throughput: {total:,} prospects, 4 campaigns at 1,000 calls/s each")
     samples = []
-    cpu_before = cpu_seconds(stack)
+    cpu_before = cpu_seconds(stack.pids())
     try:
         started = start_all(campaigns)
         placed, last_change = 0, time.monotonic()
@@ -248,7 +254,7 @@ def phase_throughput(stack: Stack, args, table: Table) -> bool:
                 placed, last_change = now_placed, time.monotonic()
             samples.append((time.monotonic() - started, now_placed))
         elapsed = last_change - started
-        cpu = cpu_seconds(stack)
+        cpu = cpu_seconds(stack.pids())
         cpu.subtract(cpu_before)
     finally:
         stack.stop_phase()
@@ -274,34 +280,6 @@ def phase_throughput(stack: Stack, args, table: Table) -> bool:
         )
     ok = placed == total and twice == 0
     return ok and rate >= TARGET_RATE
-
-
-def cpu_seconds(stack: "Stack") -> Counter:
-    """CPU seconds each part of the stack has used so far: this run's processes with their
-    children, and every PostgreSQL and Redis process on the machine."""
-    import psutil
-
-    def used(proc) -> float:
-        try:
-            times = proc.cpu_times()
-        except psutil.Error:
-            return 0.0
-        return times.user + times.system
-
-    parts: Counter = Counter()
-    for label, pid in stack.pids():
-        try:
-            root = psutil.Process(pid)
-            parts[label] += used(root) + sum(used(c) for c in root.children(recursive=True))
-        except psutil.Error:
-            continue
-    for proc in psutil.process_iter(["name"]):
-        name = proc.info["name"] or ""
-        if name.startswith("postgres"):
-            parts["PostgreSQL"] += used(proc)
-        elif name.startswith("redis-server"):
-            parts["Redis"] += used(proc)
-    return parts
 
 
 def _steady_rate(samples, total: int) -> float:

@@ -31,6 +31,7 @@ from messaging.providers import (
     retry_delay,
 )
 from messaging.services import carrier_calls_record, provider_error_handle, webhook_url
+from orgs.alerts import alert_emit
 from orgs.models import Organization
 from prospects import windows
 from prospects.models import Prospect
@@ -314,6 +315,11 @@ def _no_dids(campaign: Campaign, pids: list[int], claim: str, now: datetime) -> 
     if paused:
         event_emit(
             "campaign.paused.no_dids", org_id=campaign.organization_id, campaign_id=campaign.id
+        )
+        alert_emit(
+            org=campaign.organization,
+            event="campaign.paused.no_dids",
+            data={"campaign_id": campaign.id, "campaign_name": campaign.name, "reason": "no_dids"},
         )
     campaign.status = Campaign.Status.PAUSED
 

@@ -51,19 +51,30 @@ def _campaign_transition(
 
 
 def campaign_start(*, campaign: Campaign) -> Campaign:
-    """created -> dialing. The pacing bucket starts empty, so the first call waits its turn."""
+    """created -> dialing. The pacing bucket starts empty, so the first call waits its turn.
+
+    A blast is validated and its messages written in the same transaction (campaigns.sms_blast):
+    an invalid blast raises BlastInvalid and stays created, with nothing written.
+    """
     now = timezone.now()
-    _campaign_transition(
-        campaign=campaign,
-        action="start",
-        from_=_STARTABLE,
-        status=Campaign.Status.DIALING,
-        started_at=now,
-        pacing_tokens=0.0,
-        pacing_at=now,
-        updated_at=now,
-    )
-    event_emit("campaign.started", org_id=campaign.organization_id, campaign_id=campaign.pk)
+    with transaction.atomic():
+        # Lock the row, then check the transition: a blast writes its audience only once.
+        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        _campaign_transition(
+            campaign=campaign,
+            action="start",
+            from_=_STARTABLE,
+            status=Campaign.Status.DIALING,
+            started_at=now,
+            pacing_tokens=0.0,
+            pacing_at=now,
+            updated_at=now,
+        )
+        if campaign.channel == Campaign.Channel.SMS and campaign.sms_mode != "drip":
+            from campaigns.sms_blast import blast_prepare
+
+            blast_prepare(campaign=Campaign.objects.get(pk=campaign.pk), now=now)
+        event_emit("campaign.started", org_id=campaign.organization_id, campaign_id=campaign.pk)
     campaign.refresh_from_db()
     return campaign
 

@@ -9,6 +9,9 @@ from campaigns.outcomes import (
     attempts_time_out,
     claims_release_stale,
 )
+from campaigns.sms_engine import claims_release_stale as sms_claims_release_stale
+from campaigns.sms_engine import sms_tick as run_sms_tick
+from campaigns.sms_send import messages_send
 from campaigns.voicemail import voicemail_drops
 from config.locks import skip_if_running
 
@@ -67,3 +70,24 @@ def calls_sweep() -> dict:
 def sweep_calls() -> dict:
     with skip_if_running("sweep_calls", ttl=60) as acquired:
         return calls_sweep() if acquired else {"skipped": 1}
+
+
+@shared_task(name="campaigns.sms.tick", soft_time_limit=10, time_limit=20)
+def sms_tick() -> dict:
+    """Beat, every second: scheduled blasts start, sending campaigns get executor lanes."""
+    with skip_if_running("sms_tick", ttl=10) as acquired:
+        return run_sms_tick() if acquired else {"skipped": 1}
+
+
+@shared_task(name="campaigns.sms.send", soft_time_limit=50, time_limit=60)
+def sms_send(*, campaign_id: int, lane: int | None = None) -> dict:
+    """One batch of an executor lane (claims are written first: a repeat claims others)."""
+    return messages_send(campaign_id=campaign_id, lane=lane)
+
+
+@shared_task(
+    name="campaigns.sms.release_stale_claims", acks_late=True, soft_time_limit=50, time_limit=60
+)
+def sms_release_stale_claims() -> dict:
+    with skip_if_running("sms_release_stale_claims", ttl=60) as acquired:
+        return sms_claims_release_stale() if acquired else {"skipped": 1}

@@ -48,4 +48,25 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         every_seconds=5,
         description="Applies stored carrier callbacks; a safety net for the per-arrival trigger.",
     ),
+    PeriodicTask(
+        name="sms: tick",
+        task="campaigns.sms.tick",
+        every_seconds=1,
+        description="Starts scheduled blasts, keeps executor lanes running for sending SMS "
+        "campaigns, completes finished ones.",
+    ),
+    PeriodicTask(
+        name="sms: release stale claims",
+        task="campaigns.sms.release_stale_claims",
+        every_seconds=60,
+        description="Messages claimed longer than SMS_CLAIM_TIMEOUT_SECONDS: re-queued, or "
+        "found at the carrier first when they were being sent.",
+    ),
+    PeriodicTask(
+        name="alerts: deliver due alerts",
+        task="orgs.alerts.sweep",
+        every_seconds=30,
+        description="Enqueues pending organization alerts that are due (a lost delivery task, a "
+        "broker that was down); fails those whose last attempt never answered.",
+    ),
 )

@@ -161,6 +161,22 @@ DIALER_RECONCILE_AFTER_SECONDS = env.int("DIALER_RECONCILE_AFTER_SECONDS", defau
 DIALER_ATTEMPTS_PER_TASK = env.int("DIALER_ATTEMPTS_PER_TASK", default=50)
 DIALER_MIN_DID_HEALTH = env.float("DIALER_MIN_DID_HEALTH", default=0.7)
 
+# --- SMS campaigns (campaigns.sms_*) --------------------------------------------------------
+# Executor lanes per sending campaign, and messages per lane batch.
+SMS_LANES = env.int("SMS_LANES", default=4)
+SMS_BATCH = env.int("SMS_BATCH", default=200)
+# A message still unsent this long after its send_at is dead-lettered as STALE.
+SMS_STALE_SECONDS = env.int("SMS_STALE_SECONDS", default=30 * 60)
+# Waiting for the pool's or a sender's rate longer than this: RATE_LIMIT_TIMEOUT.
+SMS_RATE_LIMIT_MAX_WAIT_SECONDS = env.int("SMS_RATE_LIMIT_MAX_WAIT_SECONDS", default=3600)
+# Without credit a message waits SMS_BILLING_RETRY_SECONDS at a time, BILLING after the max.
+SMS_BILLING_RETRY_SECONDS = env.int("SMS_BILLING_RETRY_SECONDS", default=5 * 60)
+SMS_BILLING_MAX_WAIT_SECONDS = env.int("SMS_BILLING_MAX_WAIT_SECONDS", default=60 * 60)
+# Transient carrier errors are tried this many times in all, then PROVIDER_ERROR.
+SMS_PROVIDER_MAX_TRIES = env.int("SMS_PROVIDER_MAX_TRIES", default=4)
+# A claim older than this goes back to other workers (reconciled first if it was being sent).
+SMS_CLAIM_TIMEOUT_SECONDS = env.int("SMS_CLAIM_TIMEOUT_SECONDS", default=10 * 60)
+
 # --- Caller-ID health (dids.health) ----------------------------------------------------------
 # The score: each component's weight, over a caller ID's last DID_HEALTH_WINDOW calls.
 DID_HEALTH_WINDOW = env.int("DID_HEALTH_WINDOW", default=50)
@@ -192,6 +208,22 @@ DID_RAMP_MIN_SHARE = env.float("DID_RAMP_MIN_SHARE", default=0.1)
 # (health within DID_HEALTH_TIE_BAND) the least used today goes first.
 DID_DAILY_CALL_CAP = env.int("DID_DAILY_CALL_CAP", default=500)
 DID_HEALTH_TIE_BAND = env.float("DID_HEALTH_TIE_BAND", default=0.05)
+
+# --- Alerts (orgs.alerts) and the SMS error-rate guard (campaigns.sms_guard) ---------------
+# An alert POST waits this long to connect, and for each read of the answer.
+ALERT_TIMEOUT_SECONDS = env.float("ALERT_TIMEOUT_SECONDS", default=5.0)
+# Attempts before an alert is given up (failed); between them an exponential backoff from
+# ALERT_RETRY_BASE_SECONDS, capped at ALERT_RETRY_CAP_SECONDS, with full jitter.
+ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=8)
+ALERT_RETRY_BASE_SECONDS = env.float("ALERT_RETRY_BASE_SECONDS", default=10.0)
+ALERT_RETRY_CAP_SECONDS = env.float("ALERT_RETRY_CAP_SECONDS", default=3600.0)
+# At most one billing.stopped alert per organization in this many seconds.
+ALERT_BILLING_DEDUPE_SECONDS = env.int("ALERT_BILLING_DEDUPE_SECONDS", default=3600)
+# A dialing SMS campaign pauses (error_rate) when more than THRESHOLD of its last WINDOW sends
+# failed, once at least MIN_SENDS are in the window.
+SMS_ERROR_RATE_WINDOW = env.int("SMS_ERROR_RATE_WINDOW", default=200)
+SMS_ERROR_RATE_MIN_SENDS = env.int("SMS_ERROR_RATE_MIN_SENDS", default=50)
+SMS_ERROR_RATE_THRESHOLD = env.float("SMS_ERROR_RATE_THRESHOLD", default=0.2)
 
 # --- Import --------------------------------------------------------------------------------
 IMPORT_MAX_ERRORS_LISTED = 1000

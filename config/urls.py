@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import health
+from messaging.views import link_redirect
 
 api_v1 = [
     path("", include("campaigns.api.urls")),
@@ -15,6 +16,7 @@ api_v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("l/<slug:code>", link_redirect, name="link-redirect"),
     path("webhooks/twilio/", include("messaging.urls")),
     path("api/v1/", include(api_v1)),
     path(

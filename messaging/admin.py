@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from campaigns.models import Campaign
 from messaging.dead_letters import messages_retry
 from messaging.models import Message, MessageShortLink
-from orgs.admin_scoping import OrgScopedAdmin, admin_org_ids
+from orgs.admin_scoping import OrgReadOnlyAdmin, admin_org_ids
 from orgs.models import Organization
 
 RECENT_CLICKS = 20
@@ -37,22 +37,13 @@ class SmsCampaignFilter(admin.SimpleListFilter):
         return queryset.filter(campaign_id=self.value()) if self.value() else queryset
 
 
-class _ReadOnlyAdmin(OrgScopedAdmin):
-    """Rows the engine writes: shown, never edited, added or deleted here. Search is an exact
-    match on `exact_search_fields` (their indexes serve it; icontains would scan the table)."""
+class _ReadOnlyAdmin(OrgReadOnlyAdmin):
+    """Rows the engine writes, in big tables. Search is an exact match on
+    `exact_search_fields` (their indexes serve it; icontains would scan the table)."""
 
     exact_search_fields: tuple[str, ...] = ()
     show_full_result_count = False
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()

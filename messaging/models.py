@@ -249,9 +249,11 @@ class Message(models.Model):
     class Meta:
         ordering = ("-created_at", "-id")
         indexes = [
-            # The executor's claim: queued messages that are due, oldest first.
+            # The executor's claim: a campaign's queued messages that are due, oldest first.
             models.Index(
-                fields=["send_at", "id"], name="message_due", condition=Q(status="queued")
+                fields=["campaign", "send_at", "id"],
+                name="message_due",
+                condition=Q(status="queued"),
             ),
             # The stale-claim sweep: claimed messages by claim time.
             models.Index(

@@ -23,6 +23,7 @@ from messaging.models import (
     TERMINAL_RANK,
     CarrierCall,
     CarrierMessage,
+    Message,
     WebhookEvent,
 )
 from messaging.providers import CallInfo, MessageInfo, ProviderError, get_provider
@@ -228,15 +229,17 @@ def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
     return dict(counts)
 
 
-def _latest_known(events, rank_of, model, batch: _Batch) -> dict[str, WebhookEvent]:
-    """The highest-ranked event per sid that has a `model` row; the others are marked stale,
-    and events for sids without a row wait for it (`_Batch.unknown`)."""
+def _latest_known(events, rank_of, models_, batch: _Batch) -> dict[str, WebhookEvent]:
+    """The highest-ranked event per sid that has a row in one of `models_`; the others are
+    marked stale, and events for sids without a row wait for it (`_Batch.unknown`)."""
     latest: dict[str, WebhookEvent] = {}
     for event in events:
         best = latest.get(event.sid)
         if best is None or rank_of(event) > rank_of(best):
             latest[event.sid] = event
-    known = set(model.objects.filter(sid__in=latest).values_list("sid", flat=True))
+    known: set[str] = set()
+    for model in models_:
+        known.update(model.objects.filter(sid__in=latest).values_list("sid", flat=True))
     for event in events:
         if event.sid not in known:
             batch.unknown(event)
@@ -249,7 +252,7 @@ def _apply_call_status(events: list[WebhookEvent], batch: _Batch) -> None:
     def rank_of(e):
         return (CALL_STATUS_RANK.get(e.payload.get("CallStatus"), 0), e.sequence)
 
-    for sid, event in _latest_known(events, rank_of, CarrierCall, batch).items():
+    for sid, event in _latest_known(events, rank_of, [CarrierCall], batch).items():
         p = event.payload
         status = p.get("CallStatus", "")
         rank, seq = rank_of(event)
@@ -293,7 +296,11 @@ def _apply_message_status(events: list[WebhookEvent], batch: _Batch) -> None:
     def rank_of(e):
         return (MESSAGE_STATUS_RANK.get(status_of(e), 0), 0)
 
-    for sid, event in _latest_known(events, rank_of, CarrierMessage, batch).items():
+    latest = _latest_known(events, rank_of, [CarrierMessage, Message], batch)
+    campaign_texts = _apply_campaign_texts(latest, status_of, batch)
+    for sid, event in latest.items():
+        if sid in campaign_texts:
+            continue
         rank = rank_of(event)[0]
         fields = {"status": status_of(event), "status_rank": rank}
         if event.payload.get("ErrorCode"):
@@ -302,6 +309,18 @@ def _apply_message_status(events: list[WebhookEvent], batch: _Batch) -> None:
             updated_at=timezone.now(), **fields
         )
         batch.outcomes[event.id] = Outcome.APPLIED if moved else Outcome.STALE
+
+
+def _apply_campaign_texts(latest: dict[str, WebhookEvent], status_of, batch: _Batch) -> set[str]:
+    """Delivery reports for campaign texts (messaging.Message), a few statements per batch:
+    delivered / undelivered are final and never regress; an earlier status only notes the
+    carrier's progress. Returns the sids that are campaign texts."""
+    from campaigns.sms_delivery import texts_report
+
+    return texts_report(
+        {sid: (status_of(e), _int(e.payload.get("ErrorCode")), e.id) for sid, e in latest.items()},
+        batch.outcomes,
+    )
 
 
 def _apply_inbound(events: list[WebhookEvent], batch: _Batch) -> None:

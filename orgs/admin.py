@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
+from django.template.response import TemplateResponse
 
-from orgs.admin_scoping import OrgScopedAdmin, admin_org_ids
-from orgs.models import ApiKey, Membership, Organization
+from orgs.admin_scoping import OrgReadOnlyAdmin, OrgScopedAdmin, admin_org_ids
+from orgs.alerts import alert_secret_rotate
+from orgs.models import AlertDelivery, ApiKey, Membership, Organization
 from orgs.services import CREDITS_ADD_MAX, api_key_revoke, blocked_words_clean, credits_add
 
 
@@ -31,7 +32,6 @@ class OrganizationForm(forms.ModelForm):
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     form = OrganizationForm
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("sms_credits",)  # changed only by adding (the engine spends meanwhile)
     list_display = (
         "name",
@@ -40,12 +40,16 @@ class OrganizationAdmin(admin.ModelAdmin):
         "sms_credits",
         "default_region",
         "default_timezone",
+        "alert_webhook_url",
         "is_active",
         "created_at",
     )
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
     inlines = (MembershipInline,)
+    # The alert secret is never shown here; the action below replaces it and shows it once.
+    exclude = ("alert_secret",)
+    actions = ("rotate_alert_secret",)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -63,6 +67,27 @@ class OrganizationAdmin(admin.ModelAdmin):
             obj.save()
         if form.cleaned_data.get("add_credits"):
             credits_add(org=obj, segments=form.cleaned_data["add_credits"])
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "alert_webhook_url":
+            kwargs["assume_scheme"] = "https"  # a URL typed without one
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.action(description="Rotate alert secret", permissions=("change",))
+    def rotate_alert_secret(self, request, queryset):
+        """New signing secrets for the selected organizations' alerts, shown on this page
+        only (not in a message, which would travel in a cookie)."""
+        rotated = [(org, alert_secret_rotate(org=org)) for org in queryset.order_by("name")]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New alert secrets",
+            "opts": self.model._meta,
+            "rotated": rotated,
+        }
+        # Admin pages are never cached (never_cache), this one included.
+        return TemplateResponse(
+            request, "admin/orgs/organization/rotated_alert_secrets.html", context
+        )
 
 
 @admin.register(ApiKey)
@@ -98,3 +123,23 @@ class ApiKeyAdmin(OrgScopedAdmin):
 class MembershipAdmin(OrgScopedAdmin):
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role",)
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(OrgReadOnlyAdmin):
+    """The alert log, read only: what was sent to each organization's webhook, and how."""
+
+    list_display = (
+        "event",
+        "organization",
+        "status",
+        "attempts",
+        "created_at",
+        "delivered_at",
+        "next_attempt_at",
+    )
+    list_filter = ("status", "event", ("organization", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("organization",)
+    search_fields = ("event", "last_error")
+    readonly_fields = tuple(f.name for f in AlertDelivery._meta.fields if not f.primary_key)
+    fields = readonly_fields

@@ -3,7 +3,8 @@ import factory
 from campaigns.models import CallAttempt, Campaign
 from dids.models import Did, SenderPool
 from messaging.models import Message, MessageVariant
-from orgs.models import ALL_SCOPES, Organization
+from orgs.alerts import alert_emit
+from orgs.models import ALL_SCOPES, AlertDelivery, Organization
 from orgs.services import api_key_create
 from prospects.models import Prospect, ProspectPhone, Suppression
 
@@ -135,3 +136,11 @@ def make_prospect(campaign, *numbers: str, **fields) -> Prospect:
     for position, e164 in enumerate(numbers):
         ProspectPhoneFactory(prospect=prospect, position=position, e164=e164)
     return prospect
+
+
+def make_alert(org, event: str = "campaign.paused.no_dids", **data) -> AlertDelivery:
+    """An alert of `org` (given a webhook URL if it has none), not delivered yet."""
+    if not org.alert_webhook_url:
+        org.alert_webhook_url = "https://hooks.test/outbound"
+        Organization.objects.filter(pk=org.pk).update(alert_webhook_url=org.alert_webhook_url)
+    return alert_emit(org=org, event=event, data=data)

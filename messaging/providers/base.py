@@ -37,11 +37,24 @@ class CallInfo:
 
 
 @dataclass(frozen=True)
+class MessageRequest:
+    to: str
+    from_: str
+    body: str
+    status_callback: str
+    validity_period: int | None = None  # seconds it may wait at the carrier (Twilio: 36,000)
+
+
+@dataclass(frozen=True)
 class MessageInfo:
     sid: str
     status: str
-    num_segments: int | None = None
-    error_code: int | None = None
+    num_segments: int | None = None  # 0 through a Messaging Service until a sender is picked
+    error_code: int | None = None  # on failed/undelivered, e.g. 30003, 30036
+    to: str = ""
+    from_: str = ""
+    date_created: datetime | None = None
+    date_sent: datetime | None = None  # None until the carrier sends it
 
 
 class ProviderError(Exception):
@@ -118,6 +131,10 @@ class Provider(Protocol):
 
     def send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> MessageInfo: ...
 
+    def send_messages(self, requests: list[MessageRequest]) -> list[MessageInfo | ProviderError]:
+        """Many texts at once; each answer or refusal (never raised), in order."""
+        ...
+
     def fetch_call(self, sid: str) -> CallInfo: ...
 
     def fetch_message(self, sid: str) -> MessageInfo: ...
@@ -130,6 +147,19 @@ class Provider(Protocol):
         started_after: datetime | None = None,
         started_before: datetime | None = None,
     ) -> list[CallInfo]: ...
+
+    def list_messages(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        sent_after: datetime | None = None,
+        sent_before: datetime | None = None,
+    ) -> list[MessageInfo]:
+        """Newest first. `sent_after` (at or after) and `sent_before` (before) go to the carrier
+        in whole UTC seconds and bound when the message was sent; one still queued has no send
+        time yet (the simulator matches it by when it was created)."""
+        ...
 
     def hangup_call(self, sid: str) -> CallInfo: ...
 

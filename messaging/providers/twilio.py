@@ -7,25 +7,34 @@ a request costs a third of the CPU it costs through requests and threads.
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import threading
 import urllib.request
 import weakref
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import aiohttp
 import requests
 from requests.adapters import HTTPAdapter
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import AsyncHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import ProtocolError
 
-from messaging.providers.base import CallInfo, CallRequest, MessageInfo, ProviderError
+from messaging.providers.base import (
+    CallInfo,
+    CallRequest,
+    MessageInfo,
+    MessageRequest,
+    ProviderError,
+)
 
 
 class RewritingHttpClient(TwilioHttpClient):
@@ -43,6 +52,8 @@ class RewritingHttpClient(TwilioHttpClient):
 
 
 POOL_SIZE = 32  # connections kept open, and requests of a batch in flight at once
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class AsyncSessionClient(AsyncHttpClient):
@@ -138,6 +149,8 @@ def _tune(session: requests.Session, url: str) -> None:
 def _error(exc: Exception) -> ProviderError:
     if isinstance(exc, TwilioRestException):
         return ProviderError(exc.msg, code=exc.code, http_status=exc.status)
+    if isinstance(exc, TwilioException):
+        return _page_error(exc)
     # No HTTP status: transient. Sent but unanswered: perhaps carried out.
     answer_lost = isinstance(exc, requests.ReadTimeout) or (
         isinstance(exc, requests.ConnectionError)
@@ -149,6 +162,52 @@ def _error(exc: Exception) -> ProviderError:
         and not isinstance(exc, aiohttp.ConnectionTimeoutError)
     )
     return ProviderError(f"carrier unreachable: {exc!r}", maybe_done=answer_lost)
+
+
+def _page_error(exc: TwilioException) -> ProviderError:
+    """A list page the carrier refused: there the SDK raises a bare TwilioException holding
+    the response, not the TwilioRestException of a create or fetch. Its code is the body's,
+    or the HTTP status when the body has none, as TwilioRestException's is."""
+    response = exc.args[1] if len(exc.args) > 1 else None
+    if not isinstance(response, Response):
+        return ProviderError(f"carrier answer unreadable: {exc!r}")
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+    return ProviderError(
+        f"{exc.args[0]}: {body.get('message', response.text)}",
+        code=body.get("code", response.status_code),
+        http_status=response.status_code,
+    )
+
+
+def _batch(send: Callable[[T], Awaitable[R]], items: Sequence[T]) -> list[R | ProviderError]:
+    """`send(item)` for every item on the carrier loop, POOL_SIZE in flight: each answer, or
+    the refusal or failure as a ProviderError, in the items' order."""
+
+    async def send_all() -> list[R | ProviderError]:
+        # Requests wait for a slot here, not inside aiohttp, whose timeout would run while
+        # they wait for a connection.
+        slots = asyncio.Semaphore(POOL_SIZE) if len(items) > POOL_SIZE else None
+
+        async def answer(item: T) -> R | ProviderError:
+            if slots is None:
+                return await _answer(item)
+            async with slots:
+                return await _answer(item)
+
+        async def _answer(item: T) -> R | ProviderError:
+            try:
+                return await send(item)
+            except (TwilioRestException, aiohttp.ClientError, TimeoutError) as exc:
+                return _error(exc)
+
+        return await asyncio.gather(*(answer(item) for item in items))
+
+    return _run(send_all())
 
 
 class TwilioProvider:
@@ -180,47 +239,35 @@ class TwilioProvider:
     def originate_calls(self, requests_: list[CallRequest]) -> list[CallInfo | ProviderError]:
         """Place many calls at once, POOL_SIZE in flight: each call's answer or refusal, in
         the order asked."""
-        client = self._async_client()
+        calls = self._async_client().calls
 
-        async def place_all():
-            # Requests wait for a slot here, not inside aiohttp, whose timeout would run while
-            # they wait for a connection.
-            slots = asyncio.Semaphore(POOL_SIZE) if len(requests_) > POOL_SIZE else None
+        async def place(request: CallRequest) -> CallInfo:
+            return _call_info(await calls.create_async(**_call_params(request)))
 
-            async def place(request: CallRequest) -> CallInfo | ProviderError:
-                if slots is None:
-                    return await _place(request)
-                async with slots:
-                    return await _place(request)
-
-            async def _place(request: CallRequest) -> CallInfo | ProviderError:
-                try:
-                    return _call_info(await client.calls.create_async(**_call_params(request)))
-                except (TwilioRestException, aiohttp.ClientError, TimeoutError) as exc:
-                    return _error(exc)
-
-            return await asyncio.gather(*(place(r) for r in requests_))
-
-        return _run(place_all())
+        return _batch(place, requests_)
 
     def _call(self, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (TwilioRestException, requests.RequestException) as exc:
+        except (TwilioException, requests.RequestException) as exc:
             raise _error(exc) from exc
 
     def originate_call(self, request: CallRequest) -> CallInfo:
         return _call_info(self._call(self.client.calls.create, **_call_params(request)))
 
     def send_sms(self, *, to: str, from_: str, body: str, status_callback: str) -> MessageInfo:
-        message = self._call(
-            self.client.messages.create,
-            to=to,
-            from_=from_,
-            body=body,
-            status_callback=status_callback,
-        )
-        return _message_info(message)
+        request = MessageRequest(to=to, from_=from_, body=body, status_callback=status_callback)
+        return _message_info(self._call(self.client.messages.create, **_message_params(request)))
+
+    def send_messages(self, requests_: list[MessageRequest]) -> list[MessageInfo | ProviderError]:
+        """Send many texts at once, POOL_SIZE in flight: each text's answer or refusal (21211,
+        21610, 21611, 21614, ...), in the order asked."""
+        messages = self._async_client().messages
+
+        async def send(request: MessageRequest) -> MessageInfo:
+            return _message_info(await messages.create_async(**_message_params(request)))
+
+        return _batch(send, requests_)
 
     def fetch_call(self, sid: str) -> CallInfo:
         return _call_info(self._call(self.client.calls(sid).fetch))
@@ -236,17 +283,24 @@ class TwilioProvider:
         started_after: datetime | None = None,
         started_before: datetime | None = None,
     ) -> list[CallInfo]:
-        params = {
-            k: v
-            for k, v in (
-                ("to", to),
-                ("from_", from_),
-                ("start_time_after", started_after),
-                ("start_time_before", started_before),
-            )
-            if v is not None
-        }
+        params = _filters(
+            to=to, from_=from_, start_time_after=started_after, start_time_before=started_before
+        )
         return [_call_info(c) for c in self._call(self.client.calls.list, page_size=1000, **params)]
+
+    def list_messages(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        sent_after: datetime | None = None,
+        sent_before: datetime | None = None,
+    ) -> list[MessageInfo]:
+        params = _filters(
+            to=to, from_=from_, date_sent_after=sent_after, date_sent_before=sent_before
+        )
+        listed = self._call(self.client.messages.list, page_size=1000, **params)
+        return [_message_info(m) for m in listed]
 
     def hangup_call(self, sid: str) -> CallInfo:
         return _call_info(self._call(self.client.calls(sid).update, status="completed"))
@@ -281,6 +335,30 @@ def _call_params(request: CallRequest) -> dict:
     return params
 
 
+def _filters(**values: str | datetime | None) -> dict[str, str | datetime]:
+    """A list's SDK filters, the unset ones left out. The SDK writes a datetime's clock time
+    followed by Z without converting it, so aware datetimes are given to it in UTC (a naive
+    one is taken to be UTC already)."""
+    return {
+        key: value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo else value
+        for key, value in values.items()
+        if value is not None
+    }
+
+
+def _message_params(request: MessageRequest) -> dict:
+    """The SDK's arguments for a text."""
+    params = {
+        "to": request.to,
+        "from_": request.from_,
+        "body": request.body,
+        "status_callback": request.status_callback,
+    }
+    if request.validity_period is not None:
+        params["validity_period"] = request.validity_period
+    return params
+
+
 def _close_later(session: aiohttp.ClientSession, loop: asyncio.AbstractEventLoop) -> None:
     if not loop.is_closed():
         loop.call_soon_threadsafe(lambda: loop.create_task(session.close()))
@@ -306,4 +384,8 @@ def _message_info(message) -> MessageInfo:
         status=message.status,
         num_segments=int(segments) if segments not in (None, "") else None,
         error_code=message.error_code,
+        to=message.to or "",
+        from_=message.from_ or "",
+        date_created=message.date_created,
+        date_sent=message.date_sent,
     )

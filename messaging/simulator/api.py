@@ -1,5 +1,5 @@
 """The Twilio REST routes: Calls (create, list, fetch, update, the call's Notifications) and
-Messages (create, fetch).
+Messages (create, list, fetch).
 
 A middleware does what every request shares: Basic auth (401/20003), the per-account cap on
 concurrent requests (429/20429 with Retry-After), the scenario's simulated API latency, and
@@ -11,7 +11,8 @@ import base64
 import json
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from aiohttp import web
 
@@ -21,14 +22,15 @@ from messaging.simulator.draw import CallAsk
 from messaging.simulator.formats import API_VERSION, ApiError, num_segments, sid
 from messaging.simulator.messages import MessageEngine
 from messaging.simulator.resources import (
+    call_json,
     call_text,
-    calls_page_json,
     message_json,
     notification_json,
     notifications_page_json,
+    page_json,
 )
 from messaging.simulator.runtime import Runtime
-from messaging.simulator.state import CallRecord, MessageRecord
+from messaging.simulator.state import CallRecord, MessageRecord, Record, newest_page
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PREFIX = f"/{API_VERSION}/Accounts/{{account}}"
@@ -79,6 +81,7 @@ class TwilioApi:
             web.get(f"{PREFIX}/Calls/{{sid}}/Notifications.json", self.list_notifications),
             web.get(f"{PREFIX}/Calls/{{sid}}/Notifications/{{note}}.json", self.fetch_notification),
             web.post(f"{PREFIX}/Messages.json", self.create_message),
+            web.get(f"{PREFIX}/Messages.json", self.list_messages),
             web.get(f"{PREFIX}/Messages/{{sid}}.json", self.fetch_message),
         ]
 
@@ -127,6 +130,29 @@ class TwilioApi:
         self.rt.stats.reject(exc.code)
         return json_response(exc.body(), exc.status, exc.headers)
 
+    def _list_page(
+        self,
+        request: web.Request,
+        resource: str,
+        records: dict[str, Record],
+        matches: Callable[[Record], bool],
+        render: Callable[[Record], dict[str, Any]],
+        filter_keys: Iterable[str],
+    ) -> web.Response:
+        """One page of the account's `records` that `matches`, newest first, paged by
+        `PageSize`, `Page` and `PageToken` (the cursor in `next_page_uri`)."""
+        account, query = request.match_info["account"], request.query
+        size, page, cursor = params.paging(query)
+        skip = page * size if cursor is None else 0
+        shown, more = newest_page(
+            records, account, matches, size=size, after_index=cursor, skip=skip
+        )
+        filters = params.filters_for_uri(query, filter_keys)
+        body = page_json(
+            account, resource, shown, render, filters=filters, page=page, size=size, more=more
+        )
+        return json_response(body)
+
     # --- calls ---------------------------------------------------------------------------
 
     async def create_call(self, request: web.Request) -> web.Response:
@@ -163,16 +189,10 @@ class TwilioApi:
         return json_text_response(body, 201)
 
     async def list_calls(self, request: web.Request) -> web.Response:
-        account, query = request.match_info["account"], request.query
-        flt = params.call_filter(query)
-        size, page, cursor = params.paging(query)
-        skip = page * size if cursor is None else 0
-        calls, more = self.rt.store.calls_page(
-            account, flt, size=size, after_index=cursor, skip=skip
+        flt = params.call_filter(request.query)
+        return self._list_page(
+            request, "Calls", self.rt.store.calls, flt.matches, call_json, params.CALL_FILTER_KEYS
         )
-        filters = params.filters_for_uri(query)
-        body = calls_page_json(account, calls, filters=filters, page=page, size=size, more=more)
-        return json_response(body)
 
     async def fetch_call(self, request: web.Request) -> web.Response:
         return json_text_response(call_text(self._call(request)))
@@ -254,6 +274,19 @@ class TwilioApi:
         store = self.rt.store
         if any(s and store.is_opted_out(to, s) for s in (from_, service)):
             raise ApiError(400, 21610, "Attempt to send to unsubscribed recipient")
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        """Newest first, like calls; `DateSent` filters match a message not yet sent by the
+        time it was created (MessageFilter)."""
+        flt = params.message_filter(request.query)
+        return self._list_page(
+            request,
+            "Messages",
+            self.rt.store.messages,
+            flt.matches,
+            message_json,
+            params.MESSAGE_FILTER_KEYS,
+        )
 
     async def fetch_message(self, request: web.Request) -> web.Response:
         message = self.rt.store.message(request.match_info["account"], request.match_info["sid"])

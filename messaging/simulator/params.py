@@ -5,20 +5,20 @@ as multi-dicts (`getall`) and every default is applied here (contract §0).
 """
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 from urllib.parse import unquote_plus, urlsplit
 
 from multidict import MultiDict
 
 from messaging.simulator.formats import ApiError, is_e164, parse_api_time
-from messaging.simulator.state import CallFilter, CallOptions, TimeBound
+from messaging.simulator.state import CallFilter, CallOptions, MessageFilter, TimeBound
 
 CALL_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 AMD_MODES = frozenset({"Enable", "DetectMessageEnd"})
 METHODS = frozenset({"GET", "POST"})
 URL_SCHEMES = ("http://", "https://")
-FILTER_KEYS = (
+CALL_FILTER_KEYS = (
     "To",
     "From",
     "Status",
@@ -30,6 +30,7 @@ FILTER_KEYS = (
     "EndTime>",
     "EndTime<",
 )
+MESSAGE_FILTER_KEYS = ("To", "From", "DateSent", "DateSent>", "DateSent<")
 CALL_OPTION_FIELDS = (  # what `call_options` reads, besides StatusCallbackEvent
     "StatusCallback",
     "StatusCallbackMethod",
@@ -237,8 +238,9 @@ def _moment(query: Form, name: str) -> float | None:
     return moment.timestamp()
 
 
-def filters_for_uri(query: Mapping[str, str]) -> list[tuple[str, str]]:
-    return [(key, query[key]) for key in FILTER_KEYS if query.get(key)]
+def filters_for_uri(query: Mapping[str, str], keys: Iterable[str]) -> list[tuple[str, str]]:
+    """The list filters among `keys` that `query` sets, for the page envelope's URIs."""
+    return [(key, query[key]) for key in keys if query.get(key)]
 
 
 def paging(query: Form) -> tuple[int, int, int | None]:
@@ -268,6 +270,17 @@ def message_parties(form: Form) -> tuple[str, str | None, str | None]:
     if from_ is None and service is None:
         raise bad_request(21603, "A 'From' phone number is required.")
     return to, from_, service
+
+
+def message_filter(query: Form) -> MessageFilter:
+    """`To`, `From`, and `DateSent` (its UTC day; a datetime stands for its day) or `DateSent>`
+    (at or after) and `DateSent<` (strictly before), as the SDK sends them: `YYYY-MM-DD` or
+    `YYYY-MM-DDTHH:MM:SSZ`."""
+    return MessageFilter(
+        to=text(query, "To") or None,
+        from_=text(query, "From") or None,
+        sent=_time_bound(query, "DateSent"),
+    )
 
 
 def message_content(form: Form) -> tuple[str, list[str]]:

@@ -2,12 +2,12 @@
 the list envelopes (contract §1.2, §2.2)."""
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from messaging.simulator.formats import API_VERSION, formatted, rfc2822
-from messaging.simulator.state import CallRecord, MessageRecord, Notification
+from messaging.simulator.state import CallRecord, MessageRecord, Notification, Record
 
 CALL_SUBRESOURCES = {
     "notifications": "Notifications",
@@ -117,17 +117,20 @@ def message_json(message: MessageRecord) -> dict[str, Any]:
     }
 
 
-def calls_page_json(
+def page_json(
     account_sid: str,
-    calls: list[CallRecord],
+    resource: str,
+    records: Sequence[Record],
+    render: Callable[[Record], dict[str, Any]],
     *,
     filters: Iterable[tuple[str, str]],
     page: int,
     size: int,
     more: bool,
 ) -> dict[str, Any]:
-    """Twilio's paging envelope; `next_page_uri` carries a PageToken cursor."""
-    path = f"{account_path(account_sid)}/Calls.json"
+    """Twilio's paging envelope for a list of `resource` ("Calls", "Messages"): the records
+    under the resource's name in lower case; `next_page_uri` carries a PageToken cursor."""
+    path = f"{account_path(account_sid)}/{resource}.json"
     filters = list(filters)
 
     def uri(page_number: int, token: str | None = None) -> str:
@@ -138,10 +141,10 @@ def calls_page_json(
 
     start = page * size
     return {
-        "calls": [call_json(call) for call in calls],
-        "end": start + max(len(calls) - 1, 0),
+        resource.lower(): [render(record) for record in records],
+        "end": start + max(len(records) - 1, 0),
         "first_page_uri": uri(0),
-        "next_page_uri": uri(page + 1, f"PA{calls[-1].index}") if more and calls else None,
+        "next_page_uri": uri(page + 1, f"PA{records[-1].index}") if more and records else None,
         "page": page,
         "page_size": size,
         "previous_page_uri": None,

@@ -3,9 +3,9 @@ pairs, auto-replies, the TwiML that live calls were updated with."""
 
 import asyncio
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from messaging.simulator.callbacks import Callback
 from messaging.simulator.draw import CallPlan, MessagePlan
@@ -140,6 +140,27 @@ class CallFilter:
         return not self.end.active() or self.end.matches(call.end_time)
 
 
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    """The Messages list's filters. `sent` bounds the time the message was sent or, until it
+    is, created: the resource shows no `date_sent` before sending (contract §2.2), yet a
+    message queued at the carrier exists and a lookup by time has to find it."""
+
+    to: str | None = None
+    from_: str | None = None
+    sent: TimeBound = TimeBound()
+
+    def matches(self, message: MessageRecord) -> bool:
+        return (
+            self.to in (None, message.to)
+            and self.from_ in (None, message.from_)
+            and (not self.sent.active() or self.sent.matches(message.date_sent or message.created))
+        )
+
+
+Record = TypeVar("Record", CallRecord, MessageRecord)
+
+
 class Store:
     def __init__(self, max_records: int = MAX_RECORDS):
         self.max_records = max_records
@@ -174,29 +195,6 @@ class Store:
         message = self.messages.get(sid)
         return message if message is not None and message.account_sid == account_sid else None
 
-    def calls_page(
-        self, account_sid: str, flt: CallFilter, *, size: int, after_index: int | None, skip: int
-    ) -> tuple[list[CallRecord], bool]:
-        """Newest first. `after_index` is the cursor of a PageToken; returns (page, more)."""
-        page: list[CallRecord] = []
-        for call in self._newest_calls(account_sid, after_index):
-            if not flt.matches(call):
-                continue
-            if skip:
-                skip -= 1
-                continue
-            if len(page) == size:
-                return page, True
-            page.append(call)
-        return page, False
-
-    def _newest_calls(self, account_sid: str, after_index: int | None) -> Iterator[CallRecord]:
-        for call in reversed(self.calls.values()):
-            if after_index is not None and call.index >= after_index:
-                continue
-            if call.account_sid == account_sid:
-                yield call
-
     def opt_out(self, recipient: str, sender: str) -> None:
         self.opt_outs.add((recipient, sender))
 
@@ -205,3 +203,38 @@ class Store:
 
     def is_opted_out(self, recipient: str, sender: str) -> bool:
         return (recipient, sender) in self.opt_outs
+
+
+def newest_page(
+    records: dict[str, Record],
+    account_sid: str,
+    matches: Callable[[Record], bool],
+    *,
+    size: int,
+    after_index: int | None,
+    skip: int,
+) -> tuple[list[Record], bool]:
+    """A list page, newest first: the account's records that `matches` accepts, after skipping
+    `skip` of them (Page) and those at or after `after_index` (a PageToken's cursor); returns
+    (page, more)."""
+    page: list[Record] = []
+    for record in _newest(records, account_sid, after_index):
+        if not matches(record):
+            continue
+        if skip:
+            skip -= 1
+            continue
+        if len(page) == size:
+            return page, True
+        page.append(record)
+    return page, False
+
+
+def _newest(
+    records: dict[str, Record], account_sid: str, after_index: int | None
+) -> Iterator[Record]:
+    for record in reversed(records.values()):
+        if after_index is not None and record.index >= after_index:
+            continue
+        if record.account_sid == account_sid:
+            yield record

@@ -1,6 +1,16 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from orgs.api.views import BlockedWordsView, CreditsView
+from orgs.api.views import (
+    AlertSecretRotateView,
+    AlertSettingsView,
+    AlertViewSet,
+    BlockedWordsView,
+    CreditsView,
+)
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("alerts", AlertViewSet, basename="alert")
 
 
 def _with_and_without_slash(route: str, view, name: str) -> list:
@@ -12,6 +22,11 @@ def _with_and_without_slash(route: str, view, name: str) -> list:
 
 
 urlpatterns = [
+    *_with_and_without_slash("alerts/settings", AlertSettingsView, "alert-settings"),
+    *_with_and_without_slash(
+        "alerts/settings/rotate-secret", AlertSecretRotateView, "alert-settings-rotate-secret"
+    ),
     *_with_and_without_slash("credits", CreditsView, "credits"),
     *_with_and_without_slash("blocked-words", BlockedWordsView, "blocked-words"),
+    *router.urls,
 ]

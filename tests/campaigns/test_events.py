@@ -9,6 +9,7 @@ import pytest
 
 from campaigns.events import campaign_stream, events_read, org_stream
 from campaigns.models import CallAttempt, Campaign
+from orgs.models import AlertDelivery, Organization
 from prospects.models import Prospect, Suppression
 from tests.campaigns.conftest import NOON, dial, import_due, place, settled, tick, work_until
 
@@ -92,6 +93,22 @@ def test_no_healthy_caller_id_pauses_the_campaign_with_its_event(
     expected = [("campaign.paused.no_dids", {})]
     assert feeds(dialing, other_campaign) == (expected, expected)
     assert Campaign.objects.get(pk=dialing.pk).pause_reason == "no_dids"
+
+
+def test_a_no_dids_pause_alerts_the_organization(dialing, other_campaign, carrier, org):
+    Organization.objects.filter(pk=org.pk).update(alert_webhook_url="https://hooks.test/a")
+    import_due(dialing, f"{TO},,", "+14155550102,,")
+    tick()
+    org.dids.update(state="cooling")
+    assert place(dialing) == {"no_dids": 2}
+
+    (alert,) = AlertDelivery.objects.all()
+    assert (alert.organization_id, alert.event) == (org.pk, "campaign.paused.no_dids")
+    assert alert.payload["data"] == {
+        "campaign_id": dialing.pk,
+        "campaign_name": dialing.name,
+        "reason": "no_dids",
+    }
 
 
 def test_the_last_outcome_then_the_completed_event(dialing, other_campaign, carrier):

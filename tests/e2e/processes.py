@@ -54,8 +54,15 @@ def start_simulator(log_dir: Path, *, account: str, token: str) -> tuple[Process
 
 
 def start_worker(
-    log_dir: Path, name: str, *, queues: str, env: dict[str, str], concurrency: int = 2
+    log_dir: Path,
+    name: str,
+    *,
+    queues: str,
+    env: dict[str, str],
+    concurrency: int = 2,
+    include: str = "",
 ) -> Process:
+    """A Celery worker for `queues`; `include` names more task modules to load (-I)."""
     process = Process(
         name,
         [
@@ -76,6 +83,7 @@ def start_worker(
             "--without-heartbeat",
             "-l",
             "INFO",
+            *(["-I", include] if include else []),
         ],
         env,
         log_dir,

@@ -22,6 +22,7 @@ from tests.factories import (
     OneOffCallFactory,
     SenderPoolFactory,
     SuppressionFactory,
+    make_alert,
     make_prospect,
 )
 
@@ -33,6 +34,7 @@ CC_READ, CC_MANAGE = "concurrency:read", "concurrency:manage"
 CALLS_READ, CALLS_MANAGE = "calls:read", "calls:manage"
 M_READ, M_MANAGE = "messages:read", "messages:manage"
 B_READ, B_MANAGE = "billing:read", "billing:manage"
+A_READ, A_MANAGE = "alerts:read", "alerts:manage"
 NEVER = datetime(2100, 1, 1, tzinfo=UTC)  # a cooldown only a release ends
 # Placing a call, answered without the carrier: a retry of the call make_objects() made.
 RETRIED_CALL = {"to": "+18005550101", "twiml": "<Response/>", "idempotency_key": "scope-table"}
@@ -113,6 +115,17 @@ ENDPOINTS = [
     Endpoint("post", "/api/v1/credits/", (B_MANAGE,), 200, {"add": 5}),
     Endpoint("get", "/api/v1/blocked-words/", (C_READ, C_MANAGE), 200),
     Endpoint("put", "/api/v1/blocked-words/", (C_MANAGE,), 200, {"blocked_words": ["casino"]}),
+    Endpoint("get", "/api/v1/alerts/", (A_READ, A_MANAGE), 200),
+    Endpoint("get", "/api/v1/alerts/{alert}/", (A_READ, A_MANAGE), 200),
+    Endpoint("get", "/api/v1/alerts/settings/", (A_READ, A_MANAGE), 200),
+    Endpoint(
+        "patch",
+        "/api/v1/alerts/settings/",
+        (A_MANAGE,),
+        200,
+        {"alert_webhook_url": "https://hooks.test/other"},
+    ),
+    Endpoint("post", "/api/v1/alerts/settings/rotate-secret/", (A_MANAGE,), 200),
 ]
 
 
@@ -131,6 +144,7 @@ def make_objects(org) -> dict:
             CallAttempt.objects.filter(organization=org, idempotency_key="scope-table").first()
             or OneOffCallFactory(organization=org, to="+18005550101", idempotency_key="scope-table")
         ).pk,
+        "alert": make_alert(org).pk,
     }
 
 
@@ -154,6 +168,9 @@ def state(org) -> dict:
         "org": Organization.objects.values_list(
             "concurrency_limit", "sms_credits", "blocked_words"
         ).get(pk=org.pk),
+        "alerts": Organization.objects.values_list("alert_webhook_url", "alert_secret").get(
+            pk=org.pk
+        ),
     }
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from campaigns.models import CallAttempt, Campaign
 from dids.models import Did, SenderPool
 from messaging.models import Message
+from orgs.models import AlertDelivery
 from prospects.models import Prospect, ProspectPhone, Suppression
 from tests.factories import (
     DidFactory,
@@ -14,6 +15,7 @@ from tests.factories import (
     OneOffCallFactory,
     SenderPoolFactory,
     SuppressionFactory,
+    make_alert,
     make_prospect,
 )
 
@@ -34,6 +36,7 @@ def theirs(other_campaign):
         "message": MessageFactory(
             campaign=other_campaign, status="failed", failure_reason="STALE"
         ).pk,
+        "alert": make_alert(other_org).pk,
     }
 
 
@@ -48,6 +51,7 @@ def ours(campaign):
         "call": OneOffCallFactory(organization=org).pk,
         "pool": SenderPoolFactory(organization=org).pk,
         "message": MessageFactory(campaign=campaign, status="failed", failure_reason="STALE").pk,
+        "alert": make_alert(org).pk,
     }
 
 
@@ -62,6 +66,7 @@ def snapshot() -> dict:
         "pools": list(SenderPool.objects.order_by("id").values()),
         "pool_dids": list(SenderPool.dids.through.objects.order_by("id").values()),
         "messages": list(Message.objects.order_by("id").values()),
+        "alerts": list(AlertDelivery.objects.order_by("id").values()),
     }
 
 
@@ -87,6 +92,7 @@ BY_ID = [
     ("patch", "/api/v1/sender-pools/{pool}/", {"dids": []}),
     ("delete", "/api/v1/sender-pools/{pool}/", None),
     ("get", "/api/v1/messages/{message}/", None),
+    ("get", "/api/v1/alerts/{alert}/", None),
 ]
 
 
@@ -122,6 +128,7 @@ def test_importing_into_another_orgs_campaign_is_not_found(api, theirs):
         ("/api/v1/sender-pools/", "pool"),
         ("/api/v1/messages/", "message"),
         ("/api/v1/dead-letters/", "message"),
+        ("/api/v1/alerts/", "alert"),
     ],
 )
 def test_lists_show_only_the_callers_rows(api, other_api, ours, theirs, path, kind):

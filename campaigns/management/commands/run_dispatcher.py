@@ -12,12 +12,14 @@ from django.core.management.base import BaseCommand
 
 from campaigns.dispatch import dispatch_tick
 from campaigns.outcomes import claims_release_stale
+from campaigns.sms_engine import claims_release_stale as sms_claims_release_stale
+from campaigns.sms_engine import sms_tick
 from campaigns.tasks import calls_sweep
 from dids.health import dids_lifecycle
 
 
 class Command(BaseCommand):
-    help = "Run the voice dispatch tick every --interval seconds (and the sweeps) until stopped."
+    help = "Run the voice and SMS ticks every --interval seconds (and the sweeps) until stopped."
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=1.0, help="seconds between ticks")
@@ -37,12 +39,16 @@ class Command(BaseCommand):
             result = dispatch_tick()
             if result["claimed"] or result["completed"]:
                 self.stdout.write(f"tick {result}")
+            texts = sms_tick()
+            if texts["started"] or texts["lanes"] or texts["completed"]:
+                self.stdout.write(f"sms {texts}")
             if started - last_sweep >= sweep_every:
                 last_sweep = started
                 swept = {
                     "released": claims_release_stale(),
                     **calls_sweep(),
                     "caller_ids": dids_lifecycle(),
+                    "sms_claims": sms_claims_release_stale(),
                 }
                 self.stdout.write(f"sweep {swept}")
             self.stdout.flush()

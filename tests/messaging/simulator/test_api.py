@@ -261,6 +261,93 @@ def test_media_message_is_an_mm(sim, client):
     assert message.sid.startswith("MM") and message.num_media == "1"
 
 
+def text(client, to=PERSON, from_=DID, body="hi"):
+    return client.messages.create(to=to, from_=from_, body=body)
+
+
+def test_messages_list_newest_first_by_to_and_from_over_pages(sim, client):
+    sids = [text(client).sid for _ in range(5)]
+    other = text(client, to="+14155550177", from_="+14155550101").sid
+
+    assert [m.sid for m in client.messages.list(to=PERSON, page_size=2)] == sids[::-1]
+    assert [m.sid for m in client.messages.list(from_="+14155550101")] == [other]
+    assert [m.sid for m in client.messages.list(from_=DID, to="+14155550177")] == []
+    assert [m.sid for m in client.messages.list(page_size=4)] == [other, *sids[::-1]]
+
+
+def test_messages_list_by_the_day_or_window_they_were_sent(sim, client):
+    sim.scenario(sms_delivery_rate=1.0)
+    sids = {text(client).sid for _ in range(3)}
+    eventually(lambda: all(client.messages(s).fetch().date_sent for s in sids))
+    now = datetime.now(UTC)
+    hour = timedelta(hours=1)
+
+    assert {m.sid for m in client.messages.list(date_sent=now.date())} == sids
+    assert client.messages.list(date_sent=(now - timedelta(days=1)).date()) == []
+    assert {m.sid for m in client.messages.list(date_sent_after=now - hour)} == sids
+    assert client.messages.list(date_sent_after=now + hour) == []
+    assert client.messages.list(date_sent_before=now - hour) == []
+    window = client.messages.list(date_sent_after=now - hour, date_sent_before=now + hour)
+    assert {m.sid for m in window} == sids
+
+
+def test_a_message_still_queued_is_listed_by_when_it_was_created(sim, client):
+    sim.scenario(mps={"long_code": 0.001})  # the second waits 1,000 s behind the first
+    text(client)
+    waiting = text(client)
+    hour = timedelta(hours=1)
+
+    assert client.messages(waiting.sid).fetch().date_sent is None
+    listed = client.messages.list(date_sent_after=datetime.now(UTC) - hour, to=PERSON)
+    assert waiting.sid in {m.sid for m in listed}
+    assert client.messages.list(date_sent_before=datetime.now(UTC) - hour) == []
+
+
+def test_a_messages_page_is_twilios_envelope_and_reads_like_a_fetch(sim, client):
+    sids = [text(client).sid for _ in range(3)]
+    auth = (ACCOUNT, TOKEN)
+
+    first = requests.get(
+        sim.api_url("Messages.json"), params={"To": PERSON, "PageSize": 2}, auth=auth, timeout=5
+    ).json()
+    fetched = requests.get(sim.api_url(f"Messages/{sids[-1]}.json"), auth=auth, timeout=5)
+
+    assert set(first) == {
+        "messages",
+        "end",
+        "first_page_uri",
+        "next_page_uri",
+        "page",
+        "page_size",
+        "previous_page_uri",
+        "start",
+        "uri",
+    }
+    assert [m["sid"] for m in first["messages"]] == sids[:0:-1]
+    assert first["messages"][0] == fetched.json()
+    path = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert first["uri"] == f"{path}?To=%2B14155550102&PageSize=2&Page=0"
+    assert first["next_page_uri"].startswith(f"{path}?To=%2B14155550102&PageSize=2&Page=1&")
+    second = requests.get(sim.base_url + first["next_page_uri"], auth=auth, timeout=5).json()
+    assert [m["sid"] for m in second["messages"]] == sids[:1]
+    assert (second["page"], second["start"], second["next_page_uri"]) == (1, 2, None)
+    by_page = requests.get(
+        sim.api_url("Messages.json"), params={"PageSize": 2, "Page": 1}, auth=auth, timeout=5
+    ).json()
+    assert by_page["messages"] == second["messages"]
+
+
+def test_a_bad_date_sent_filter_is_refused_with_20001(sim):
+    response = requests.get(
+        sim.api_url("Messages.json"),
+        params={"DateSent>": "yesterday"},
+        auth=(ACCOUNT, TOKEN),
+        timeout=5,
+    )
+
+    assert response.status_code == 400 and response.json()["code"] == 20001
+
+
 @pytest.mark.parametrize(
     ("create", "code"),
     [
@@ -332,6 +419,8 @@ def test_accounts_do_not_see_each_others_resources(sim, client):
 
     assert (caught.value.status, caught.value.code) == (404, 20404)
     assert other.calls.list() == []
+    text(client)
+    assert other.messages.list() == []
 
 
 def test_unknown_sids_get_20404(sim, client):

@@ -4,18 +4,25 @@ and how each carrier refusal is classified for the caller."""
 import random
 import socket
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from messaging.providers import CallRequest, ProviderError, retry_delay
-from messaging.providers.twilio import TwilioProvider
+from messaging.providers import (
+    CallRequest,
+    MessageInfo,
+    MessageRequest,
+    ProviderError,
+    retry_delay,
+)
+from messaging.providers.twilio import POOL_SIZE, TwilioProvider
 from messaging.services import provider_error_handle
 from prospects.models import Suppression
 from tests.messaging.simulator.conftest import ACCOUNT, TOKEN
 from tests.waiting import eventually
 
 DID = "+14155550100"
+OTHER_DID = "+14155550101"
 PERSON = "+14155550102"
 
 
@@ -138,6 +145,94 @@ def test_a_text_is_sent_and_fetched(sim, receiver, provider):
     assert eventually(lambda: provider.fetch_message(info.sid).status == "delivered")
 
 
+def texts(receiver, *numbers, from_=DID, **kwargs):
+    return [
+        MessageRequest(
+            to=to, from_=from_, body="hi", status_callback=receiver.url("/sms"), **kwargs
+        )
+        for to in numbers
+    ]
+
+
+def test_a_batch_of_texts_goes_out_at_once_each_with_its_answer_in_order(sim, receiver, provider):
+    sim.scenario(sms_delivery_rate=1.0, landlines=["+14155550199"])
+    sim.inbound(From="+14155550198", To=DID, Body="STOP")
+    asks = texts(receiver, PERSON, "5551234567", "+14155550198", "+14155550199", "+14155550103")
+
+    first, invalid, opted_out, landline, last = provider.send_messages(asks)
+
+    for info, to in ((first, PERSON), (last, "+14155550103")):
+        assert isinstance(info, MessageInfo) and info.sid.startswith("SM")
+        assert (info.to, info.from_, info.status, info.num_segments) == (to, DID, "queued", 1)
+        assert info.date_created is not None and info.error_code is None
+    assert (invalid.code, invalid.permanent_for_number) == (21211, True)
+    assert (opted_out.code, opted_out.opted_out, opted_out.transient) == (21610, True, False)
+    assert (landline.code, landline.permanent_for_number) == (21614, True)
+    delivered = receiver.wait("/sms", 4)
+    assert {r.params["MessageSid"] for r in delivered} == {first.sid, last.sid}
+    assert all(r.signature_valid() for r in delivered)
+
+
+def test_a_batch_larger_than_the_pool_answers_in_the_order_asked(sim, receiver, provider):
+    numbers = [f"+1415555{i:04d}" for i in range(1000, 1000 + 2 * POOL_SIZE + 3)]
+    asks = texts(receiver, *numbers, validity_period=600)
+
+    answers = provider.send_messages(asks)
+
+    assert [a.to for a in answers] == numbers
+    assert len({a.sid for a in answers}) == len(numbers)
+
+
+def test_a_full_sender_queue_refuses_the_text_with_21611(sim, receiver, provider):
+    sim.scenario(mps={"long_code": 0.0001})  # 10,000 s per segment: four fill 10 hours
+    assert all(
+        isinstance(a, MessageInfo) for a in provider.send_messages(texts(receiver, *[PERSON] * 4))
+    )
+
+    full, other_sender = provider.send_messages(
+        [*texts(receiver, PERSON), *texts(receiver, PERSON, from_=OTHER_DID)]
+    )
+
+    assert isinstance(full, ProviderError)
+    assert (full.code, full.http_status) == (21611, 400)
+    assert not (full.transient or full.permanent_for_number or full.opted_out)
+    assert isinstance(other_sender, MessageInfo) and other_sender.from_ == OTHER_DID
+
+
+def test_texts_are_listed_by_to_from_and_send_time_for_reconciliation(sim, receiver, provider):
+    sim.scenario(sms_delivery_rate=1.0)
+    (first,) = provider.send_messages(texts(receiver, PERSON))
+    (second,) = provider.send_messages(texts(receiver, "+14155550103"))
+    (other,) = provider.send_messages(texts(receiver, PERSON, from_=OTHER_DID))
+    receiver.wait("/sms", 6)  # sent and delivered, each
+    now = datetime.now(UTC)
+    minute = timedelta(minutes=1)
+
+    assert [m.sid for m in provider.list_messages(to=PERSON)] == [other.sid, first.sid]
+    assert [m.sid for m in provider.list_messages(from_=DID)] == [second.sid, first.sid]
+    assert [m.sid for m in provider.list_messages(to=PERSON, from_=OTHER_DID)] == [other.sid]
+    listed = provider.list_messages(to="+14155550103", sent_after=now - minute)
+    assert [(m.sid, m.status, m.from_) for m in listed] == [(second.sid, "delivered", DID)]
+    assert listed[0].date_sent is not None and listed[0].date_created is not None
+    assert provider.list_messages(sent_before=now - minute) == []
+    assert provider.list_messages(sent_after=now + minute) == []
+    # Bounds in another zone mean the same moments.
+    eastern = timezone(timedelta(hours=-5))
+    assert len(provider.list_messages(sent_before=(now + minute).astimezone(eastern))) == 3
+    assert provider.list_messages(sent_after=(now + minute).astimezone(eastern)) == []
+
+
+def test_listing_reads_every_page(sim, receiver, provider):
+    sim.scenario(deliver_callbacks=False)
+    numbers = [f"+1415556{i:04d}" for i in range(1001)]  # over the 1000 a page holds
+    sent = provider.send_messages(texts(receiver, *numbers))
+
+    listed = provider.list_messages(from_=DID)
+
+    assert len(listed) == len(sent)
+    assert {m.sid for m in listed} == {m.sid for m in sent}
+
+
 @pytest.mark.parametrize("to", ["5551234567", "+1415555"], ids=["fictional", "short"])
 def test_an_invalid_number_is_permanent_for_that_number(sim, receiver, provider, to):
     with pytest.raises(ProviderError) as caught:
@@ -202,6 +297,20 @@ def test_bad_credentials_are_not_retried(sim, receiver):
         401,
         False,
     )
+    with pytest.raises(ProviderError) as listing:  # a list page, refused
+        provider.list_calls(to=PERSON)
+    assert (listing.value.code, listing.value.http_status) == (20003, 401)
+
+
+def test_an_unknown_account_can_neither_text_nor_list(sim, receiver):
+    provider = TwilioProvider(account_sid="AC" + "9" * 32, auth_token=TOKEN, base_url=sim.base_url)
+
+    [refused] = provider.send_messages(texts(receiver, PERSON))
+    with pytest.raises(ProviderError) as caught:
+        provider.list_messages(to=PERSON)
+
+    for error in (refused, caught.value):
+        assert (error.code, error.http_status, error.transient) == (20003, 401, False)
 
 
 def test_an_unreachable_carrier_is_transient(receiver):

@@ -1,0 +1,127 @@
+"""The SMS side of the tick and its sweeps: scheduled starts, lanes, completion, lost claims.
+
+Every second (with the voice tick): blasts whose `start_at` has come are started; each sending
+blast with messages due gets its executor lanes (campaigns.sms_send); a sending campaign with
+no prospect left to text or waiting for its delivery report completes. The sweep gives claims
+older than SMS_CLAIM_TIMEOUT_SECONDS back: a message that was never put to the carrier is
+queued again; one that was (`submitting_at`) is looked up at the carrier by its number, sender
+and time, and only queued again if the carrier has no such text.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.events import event_emit
+from campaigns.models import Campaign
+from campaigns.sms_send import lanes_start
+from messaging.models import Message
+from messaging.providers import ProviderError, get_provider
+from orgs.api.errors import DomainError
+from prospects.models import Prospect
+
+log = logging.getLogger(__name__)
+_UNFINISHED = (Prospect.Status.QUEUED, Prospect.Status.SENDING, Prospect.Status.SENT)
+
+
+def sms_tick(*, now: datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    counts = {"started": _start_scheduled(now), "lanes": 0, "completed": 0}
+    sending = list(
+        Campaign.objects.filter(
+            status=Campaign.Status.DIALING, channel=Campaign.Channel.SMS
+        ).values_list("id", "sms_mode")
+    )
+    due = {
+        cid
+        for cid, _ in sending
+        if Message.objects.filter(
+            campaign_id=cid, status=Message.Status.QUEUED, send_at__lte=now
+        ).exists()
+    }
+    if due:
+        counts["lanes"] = lanes_start(campaign_ids=sorted(due))
+    for campaign_id, _mode in sending:
+        if campaign_id not in due and _complete(campaign_id, now):
+            counts["completed"] += 1
+    return counts
+
+
+def _start_scheduled(now: datetime) -> int:
+    from campaigns.services import campaign_start
+
+    started = 0
+    for campaign in Campaign.objects.filter(
+        status=Campaign.Status.CREATED, channel=Campaign.Channel.SMS, start_at__lte=now
+    ):
+        try:
+            campaign_start(campaign=campaign)
+            started += 1
+        except DomainError as exc:  # a scheduled start that cannot start stays created
+            log.warning("scheduled campaign %s did not start: %s", campaign.pk, exc)
+    return started
+
+
+def _complete(campaign_id: int, now: datetime) -> bool:
+    """dialing -> completed when every prospect is delivered, failed or cancelled."""
+    if Prospect.objects.filter(campaign_id=campaign_id, status__in=_UNFINISHED).exists():
+        return False
+    done = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.DIALING).update(
+        status=Campaign.Status.COMPLETED, finished_at=now, updated_at=now
+    )
+    if done:
+        org_id = Campaign.objects.values_list("organization_id", flat=True).get(pk=campaign_id)
+        event_emit("campaign.completed", org_id=org_id, campaign_id=campaign_id)
+    return bool(done)
+
+
+def claims_release_stale(*, now: datetime | None = None) -> dict[str, int]:
+    """Claims a worker left behind: queued again, or found at the carrier first."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SMS_CLAIM_TIMEOUT_SECONDS)
+    stale = Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=cutoff)
+    released = stale.filter(submitting_at__isnull=True).update(
+        status=Message.Status.QUEUED, claimed_by="", claimed_at=None, updated_at=now
+    )
+    found = requeued = 0
+    for message in stale.filter(submitting_at__isnull=False, sid__isnull=True)[:500]:
+        sid = _carrier_sid(message)
+        if sid is False:
+            continue  # the carrier could not say: try again next sweep
+        with transaction.atomic():
+            if sid:
+                found += Message.objects.filter(pk=message.pk, status="sending").update(
+                    status=Message.Status.SENT, sid=sid, submitted=True, submitted_at=now,
+                    updated_at=now,
+                )  # fmt: skip
+                Prospect.objects.filter(pk=message.prospect_id, status="sending").update(
+                    status=Prospect.Status.SENT, updated_at=now
+                )
+            else:
+                requeued += Message.objects.filter(pk=message.pk, status="sending").update(
+                    status=Message.Status.QUEUED, claimed_by="", claimed_at=None,
+                    submitting_at=None, updated_at=now,
+                )  # fmt: skip
+    return {"released": released, "found_at_carrier": found, "requeued": requeued}
+
+
+def _carrier_sid(message: Message) -> str | None | bool:
+    """The sid of the carrier's text to this number from this sender with this body, sent
+    since the claim put it to the carrier; None if there is none; False if the carrier could
+    not be asked."""
+    try:
+        texts = get_provider().list_messages(
+            to=message.to,
+            from_=message.from_number,
+            sent_after=message.submitting_at - timedelta(minutes=1),
+        )
+    except ProviderError as exc:
+        log.warning("could not reconcile message %s: %r", message.pk, exc)
+        return False
+    for text in texts:
+        if getattr(text, "body", None) in (None, message.body):
+            return text.sid
+    return None

@@ -1,0 +1,369 @@
+"""The SMS executor: claim due messages, check them, take rate and credit, send, record.
+
+A lane is one chain of `campaigns.sms.send` tasks for one campaign: each claims up to
+SMS_BATCH due messages (`claimed_by`, SKIP LOCKED), and if it found a full batch, enqueues
+the next link before returning. The tick keeps SMS_LANES lanes per sending campaign alive
+(a Redis key per lane that the lane renews; a lane whose worker died expires and is started
+again). Before the carrier is asked, a message is marked `submitting_at` in one statement: a
+claim left behind with that mark is reconciled with the carrier, never simply sent again.
+"""
+
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from campaigns.events import events_emit
+from campaigns.models import Campaign
+from campaigns.sms_guard import billing_stop_alert, campaign_error_rate_check
+from campaigns.sms_rate import Sender, tokens_take
+from campaigns.sms_senders import SenderInfo, area_code, pool_senders
+from config.bulk import rows_update, sql_in, sql_rows
+from config.redis import get_redis
+from messaging.models import Message
+from messaging.providers import MessageInfo, MessageRequest, ProviderError, get_provider
+from messaging.providers import retry_delay as provider_retry_delay
+from messaging.services import provider_error_handle, webhook_url
+from messaging.sms_text import blocked_word_find
+from orgs.models import Organization
+from prospects import windows
+from prospects.models import Prospect, Suppression
+from prospects.phones import nanp_deciding_prefix
+
+log = logging.getLogger(__name__)
+Reason = Message.FailureReason
+LANE_TTL_SECONDS = 30
+
+_CLAIM_SQL = """
+UPDATE messaging_message SET status = 'sending', claimed_by = %(token)s, claimed_at = %(now)s,
+       updated_at = %(now)s
+ WHERE id IN (
+       SELECT id FROM messaging_message
+        WHERE campaign_id = %(campaign)s AND status = 'queued' AND send_at <= %(now)s
+        ORDER BY send_at, id
+        LIMIT %(n)s{lock})
+RETURNING id, prospect_id, "to", sender_id, from_number, body, segments, send_at,
+          waiting_since, wait, tries
+"""
+
+
+@dataclass
+class _Claimed:
+    id: int
+    prospect_id: int | None
+    to: str
+    sender_id: int | None
+    from_number: str
+    body: str
+    segments: int
+    send_at: datetime
+    waiting_since: datetime | None
+    wait: str
+    tries: int
+
+
+@dataclass
+class _Outcome:
+    """What a batch did, written back in a few statements at its end."""
+
+    now: datetime
+    sent: list = field(default_factory=list)  # (message, info)
+    failed: defaultdict = field(default_factory=lambda: defaultdict(list))  # reason -> items
+    waiting: list = field(default_factory=list)  # (message, send_at, wait, waiting_since)
+
+    def fail(self, m: _Claimed, reason: str, detail: str = "", code: int | None = None) -> None:
+        self.failed[reason].append((m, detail[:300], code))
+
+    def wait(self, m: _Claimed, until: datetime, why: str, bound: timedelta, reason: str) -> None:
+        since = m.waiting_since if m.wait == why and m.waiting_since else self.now
+        if self.now - since >= bound:
+            self.fail(m, reason, f"waited since {since.isoformat()}")
+        else:
+            self.waiting.append((m, until, why, since))
+
+
+def lane_key(campaign_id: int, lane: int) -> str:
+    return f"outbound:sms:lane:{campaign_id}:{lane}"
+
+
+def lanes_start(*, campaign_ids: list[int]) -> int:
+    """Start the lanes that are not running for each campaign; returns how many started."""
+    from campaigns.tasks import sms_send
+
+    started = 0
+    r = get_redis()
+    for campaign_id in campaign_ids:
+        for lane in range(settings.SMS_LANES):
+            if r.set(lane_key(campaign_id, lane), "1", nx=True, ex=LANE_TTL_SECONDS):
+                sms_send.apply_async(kwargs={"campaign_id": campaign_id, "lane": lane})
+                started += 1
+    return started
+
+
+def messages_send(*, campaign_id: int, lane: int | None = None) -> dict[str, int]:
+    """One batch of a lane: returns counts; enqueues the lane's next batch when it was full."""
+    campaign = (
+        Campaign.objects.select_related("organization", "sender_pool")
+        .filter(pk=campaign_id, status=Campaign.Status.DIALING)
+        .first()
+    )
+    if campaign is None:
+        _lane_end(campaign_id, lane)
+        return {"claimed": 0}
+    now = timezone.now()
+    token = secrets.token_hex(8)
+    claimed = _claim(campaign_id, settings.SMS_BATCH, token, now)
+    counts = _send_batch(campaign, claimed, now) if claimed else {}
+    counts["claimed"] = len(claimed)
+    if lane is not None:
+        if len(claimed) >= settings.SMS_BATCH:
+            from campaigns.tasks import sms_send
+
+            get_redis().expire(lane_key(campaign_id, lane), LANE_TTL_SECONDS)
+            sms_send.apply_async(kwargs={"campaign_id": campaign_id, "lane": lane})
+        else:
+            _lane_end(campaign_id, lane)
+    return counts
+
+
+def _lane_end(campaign_id: int, lane: int | None) -> None:
+    if lane is not None:
+        get_redis().delete(lane_key(campaign_id, lane))
+
+
+def _claim(campaign_id: int, n: int, token: str, now: datetime) -> list[_Claimed]:
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    params = {"token": token, "now": now, "campaign": campaign_id, "n": n}
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(_CLAIM_SQL.format(lock=lock), params)
+        rows = cur.fetchall()
+    return sorted((_Claimed(*row) for row in rows), key=lambda m: (m.send_at, m.id))
+
+
+def _send_batch(campaign: Campaign, claimed: list[_Claimed], now: datetime) -> dict[str, int]:
+    org = campaign.organization
+    out = _Outcome(now)
+    ready = _checked(campaign, org, claimed, out)
+    ready = _rated(campaign, ready, out)
+    ready = _paid(org, ready, out)
+    if ready:
+        Message.objects.filter(id__in=[m.id for m in ready]).update(submitting_at=now)
+        _submit(org, ready, out)
+    _record(campaign, out)
+    counts = {"sent": len(out.sent), "waiting": len(out.waiting)}
+    counts.update({reason.lower(): len(items) for reason, items in out.failed.items()})
+    return counts
+
+
+# --- before the carrier ---------------------------------------------------------------------
+
+
+def _checked(campaign, org, claimed: list[_Claimed], out: _Outcome) -> list[_Claimed]:
+    """Stale, blocked content, a suppressed contact: dead letters. Outside the recipient's
+    window (a text that waited into the evening): back to the queue until it opens."""
+    stale_before = out.now - timedelta(seconds=settings.SMS_STALE_SECONDS)
+    words = tuple(org.blocked_words or ())
+    clause, param = sql_in(sorted({m.to for m in claimed}))
+    blocked = {
+        e164
+        for (e164,) in sql_rows(
+            f"SELECT e164 FROM {Suppression._meta.db_table} "
+            f"WHERE organization_id = %s AND e164 {clause}",
+            [org.id, param],
+        )
+    }
+    parsed = windows.parse_windows(campaign.calling_windows)
+    verdicts: dict[str, windows.Verdict] = {}
+    ready = []
+    for m in claimed:
+        if m.send_at < stale_before:
+            out.fail(m, Reason.STALE, f"due at {m.send_at.isoformat()}")
+        elif m.to in blocked:
+            out.fail(m, Reason.CONTACT_BLOCKED, "the number is on the suppression list")
+        elif words and (word := blocked_word_find(m.body, words)):
+            out.fail(m, Reason.BLOCKED_CONTENT, f"contains the blocked word {word!r}")
+        else:
+            key = nanp_deciding_prefix(m.to) or m.to
+            verdict = verdicts.get(key)
+            if verdict is None:
+                verdict = verdicts[key] = windows.check(
+                    m.to, out.now, channel="sms", policy=campaign.calling_policy, windows=parsed
+                )
+            if verdict.allowed:
+                ready.append(m)
+            else:
+                opens = verdict.next_allowed_at or out.now + timedelta(hours=1)
+                out.waiting.append((m, opens, "", None))
+    return ready
+
+
+def _rated(campaign, ready: list[_Claimed], out: _Outcome) -> list[_Claimed]:
+    """What the pool's and each sender's rate allow now; the rest wait for their turn."""
+    if not ready:
+        return ready
+    senders = {s.id: s for s in pool_senders(campaign.sender_pool)}
+    if not senders:
+        for m in ready:
+            out.fail(m, Reason.PROVIDER_ERROR, "no active SMS caller ID in the sender pool")
+        return []
+    by_sender: dict[int, list[_Claimed]] = defaultdict(list)
+    for m in ready:
+        if m.sender_id not in senders:  # left the pool, or out of rotation: pick again
+            sender = _replacement(m.to, senders)
+            m.sender_id, m.from_number = sender.id, sender.e164
+        by_sender[m.sender_id].append(m)
+    grant = tokens_take(
+        pool_id=campaign.sender_pool_id,
+        rate_per_minute=campaign.sender_pool.rate_per_minute,
+        senders=[
+            Sender(str(sid), senders[sid].mps, len(ms), max(m.segments for m in ms))
+            for sid, ms in by_sender.items()
+        ],
+    )
+    bound = timedelta(seconds=settings.SMS_RATE_LIMIT_MAX_WAIT_SECONDS)
+    later = out.now + timedelta(seconds=max(grant.wait_seconds, 0.05))
+    granted = []
+    for sid, ms in by_sender.items():
+        n = grant.by_sender.get(str(sid), 0)
+        granted += ms[:n]
+        for m in ms[n:]:
+            out.wait(m, later, Message.Wait.RATE_LIMIT, bound, Reason.RATE_LIMIT_TIMEOUT)
+    return granted
+
+
+def _replacement(to: str, senders: dict[int, SenderInfo]) -> SenderInfo:
+    same = [s for s in senders.values() if s.area_code and s.area_code == area_code(to)]
+    pool = same or list(senders.values())
+    return pool[hash(to) % len(pool)]
+
+
+def _paid(org: Organization, ready: list[_Claimed], out: _Outcome) -> list[_Claimed]:
+    """Take the batch's segments from the org's credit; what it cannot pay for waits."""
+    if not ready:
+        return ready
+    need = sum(m.segments for m in ready)
+    took = Organization.objects.filter(pk=org.pk, sms_credits__gte=need).update(
+        sms_credits=F("sms_credits") - need
+    )
+    if took:
+        return ready
+    with transaction.atomic():
+        balance = (
+            Organization.objects.select_for_update()
+            .values_list("sms_credits", flat=True)
+            .get(pk=org.pk)
+        )
+        paid, spent = [], 0
+        for m in ready:
+            if spent + m.segments > balance:
+                break
+            paid.append(m)
+            spent += m.segments
+        if spent:
+            Organization.objects.filter(pk=org.pk).update(sms_credits=F("sms_credits") - spent)
+    later = out.now + timedelta(seconds=settings.SMS_BILLING_RETRY_SECONDS)
+    bound = timedelta(seconds=settings.SMS_BILLING_MAX_WAIT_SECONDS)
+    for m in ready[len(paid) :]:
+        out.wait(m, later, Message.Wait.BILLING, bound, Reason.BILLING)
+    return paid
+
+
+# --- the carrier ----------------------------------------------------------------------------
+
+
+def _submit(org: Organization, ready: list[_Claimed], out: _Outcome) -> None:
+    callback = webhook_url("twilio-sms-status")
+    answers = get_provider().send_messages(
+        [MessageRequest(to=m.to, from_=m.from_number, body=m.body, status_callback=callback)
+         for m in ready]
+    )  # fmt: skip
+    refund = 0
+    for m, answer in zip(ready, answers, strict=True):
+        if isinstance(answer, MessageInfo):
+            out.sent.append((m, answer))
+            continue
+        error: ProviderError = answer
+        if error.maybe_done:  # perhaps sent: never again without knowing (dead letter)
+            out.fail(m, Reason.NO_RESPONSE, str(error), error.code)
+            continue
+        refund += m.segments
+        if error.opted_out:
+            provider_error_handle(org=org, to=m.to, error=error)
+            out.fail(m, Reason.CONTACT_BLOCKED, str(error), error.code)
+        elif error.transient and m.tries + 1 < settings.SMS_PROVIDER_MAX_TRIES:
+            delay = provider_retry_delay(m.tries, retry_after=error.retry_after)
+            m.tries += 1
+            out.waiting.append((m, out.now + timedelta(seconds=delay), "", None))
+        else:
+            out.fail(m, Reason.PROVIDER_ERROR, str(error), error.code)
+    if refund:
+        Organization.objects.filter(pk=org.pk).update(sms_credits=F("sms_credits") + refund)
+
+
+# --- writing it down ------------------------------------------------------------------------
+
+
+def _record(campaign: Campaign, out: _Outcome) -> None:
+    now = out.now
+    with transaction.atomic():
+        if out.sent:
+            rows_update(
+                Message,
+                ["status", "sid", "submitted", "carrier_status", "submitted_at", "sender_id",
+                 "from_number", "segments", "updated_at"],
+                [(m.id, Message.Status.SENT, info.sid, True, info.status, now, m.sender_id,
+                  m.from_number, info.num_segments or m.segments, now) for m, info in out.sent],
+            )  # fmt: skip
+            Prospect.objects.filter(
+                id__in=[m.prospect_id for m, _ in out.sent if m.prospect_id],
+                status=Prospect.Status.SENDING,
+            ).update(status=Prospect.Status.SENT, updated_at=now)
+        if out.waiting:
+            rows_update(
+                Message,
+                ["status", "send_at", "wait", "waiting_since", "tries", "claimed_by",
+                 "submitting_at", "updated_at"],
+                [(m.id, Message.Status.QUEUED, until, why, since, m.tries, "", None, now)
+                 for m, until, why, since in out.waiting],
+            )  # fmt: skip
+        failed_prospects: dict[str, list[int]] = defaultdict(list)
+        for reason, items in out.failed.items():
+            rows_update(
+                Message,
+                ["status", "failure_reason", "failure_detail", "error_code", "submitted",
+                 "updated_at"],
+                [(m.id, Message.Status.FAILED, reason, detail, code,
+                  None if reason == Reason.NO_RESPONSE else False, now)
+                 for m, detail, code in items],
+            )  # fmt: skip
+            status = (
+                Prospect.Status.CANCELLED
+                if reason == Reason.CONTACT_BLOCKED
+                else Prospect.Status.FAILED
+            )
+            failed_prospects[status] += [m.prospect_id for m, _, _ in items if m.prospect_id]
+        for status, ids in failed_prospects.items():
+            Prospect.objects.filter(id__in=ids, status=Prospect.Status.SENDING).update(
+                status=status, updated_at=now
+            )
+        org_id, cid = campaign.organization_id, campaign.id
+        events_emit(
+            [("campaign.sms.sent", org_id, cid, {"message": m.id, "to": m.to, "sid": info.sid})
+             for m, info in out.sent]
+            + [("campaign.sms.failed", org_id, cid, {"message": m.id, "to": m.to, "reason": r})
+               for r, items in out.failed.items() for m, _, _ in items]
+        )  # fmt: skip
+    if out.failed.get(Reason.BILLING):
+        billing_stop_alert(
+            org=campaign.organization,
+            campaign_id=campaign.id,
+            messages=len(out.failed[Reason.BILLING]),
+        )
+    if out.sent or out.failed:
+        campaign_error_rate_check(campaign_id=campaign.id)

@@ -1,0 +1,266 @@
+"""The SMS executor against the simulator: sends once, each dead-letter reason, rates,
+credits, lost claims, delivery reports."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from campaigns.events import campaign_stream, events_read
+from campaigns.services import campaign_start
+from campaigns.sms_engine import claims_release_stale, sms_tick
+from campaigns.sms_send import messages_send
+from messaging.models import Message
+from messaging.providers import MessageRequest, get_provider
+from orgs.models import Organization
+from prospects.models import Prospect
+from tests.campaigns.conftest import work_until
+from tests.campaigns.sms import blast, sender_pool
+from tests.factories import SuppressionFactory, make_prospect
+
+pytestmark = pytest.mark.usefixtures("empty_streams")
+R = Message.FailureReason
+
+
+@pytest.fixture
+def org(org):
+    org.sms_credits = 10_000
+    org.save()
+    return org
+
+
+@pytest.fixture
+def pool(org):
+    return sender_pool(org, "+14156660001", "+12126660002")
+
+
+def started(org, pool, *numbers, **fields):
+    """A blast of `org` to `numbers`, started: its texts are queued and due."""
+    campaign = blast(org, pool, **fields)
+    for e164 in numbers:
+        make_prospect(campaign, e164, first_name="Ann")
+    campaign_start(campaign=campaign)
+    return campaign
+
+
+def send_all(campaign, rounds=20):
+    total = {}
+    for _ in range(rounds):
+        counts = messages_send(campaign_id=campaign.id)
+        for k, v in counts.items():
+            total[k] = total.get(k, 0) + v
+        if not counts["claimed"]:
+            break
+    return total
+
+
+def by_to(campaign):
+    return {m.to: m for m in Message.objects.filter(campaign=campaign)}
+
+
+def test_a_blast_sends_each_text_once_and_charges_its_segments(
+    org, pool, carrier, django_capture_on_commit_callbacks
+):
+    numbers = [f"+1415555{n:04d}" for n in range(30)]
+    campaign = started(org, pool, *numbers, frequency_cap_hours=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_all(campaign)["sent"] == 30
+    texts = by_to(campaign)
+    assert all(m.status == "sent" and m.submitted is True and m.sid for m in texts.values())
+    assert all(m.delivered is None for m in texts.values())  # no report yet
+    assert set(Prospect.objects.filter(campaign=campaign).values_list("status", flat=True)) == {
+        "sent"
+    }
+    org.refresh_from_db()
+    assert org.sms_credits == 10_000 - 30
+    to_counts = carrier.stats()["messages"]["by_to"]
+    assert sorted(to_counts) == numbers and set(to_counts.values()) == {1}
+    assert send_all(campaign) == {"claimed": 0}  # nothing is sent again
+    types = [e["type"] for e in events_read(campaign_stream(campaign.id), count=1000)]
+    assert types.count("campaign.sms.sent") == 30
+
+
+def test_a_text_due_over_thirty_minutes_ago_is_stale(org, pool, carrier):
+    campaign = started(org, pool, "+14155550101")
+    Message.objects.update(send_at=timezone.now() - timedelta(minutes=31))
+    send_all(campaign)
+    text = by_to(campaign)["+14155550101"]
+    assert (text.status, text.failure_reason, text.submitted) == ("failed", R.STALE, False)
+    assert Prospect.objects.get().status == "failed"
+    assert carrier.stats()["messages"]["by_to"] == {}
+
+
+def test_blocked_words_keep_a_text_from_going(org, pool, carrier):
+    org.blocked_words = ["casino", "free money"]
+    org.save()
+    campaign = blast(org, pool, ("Win FREE  money now", 50), ("Our Casino opens", 50))
+    campaign.variants.filter(name="A").update(body="Win free money now")
+    make_prospect(campaign, "+14155550101")
+    make_prospect(campaign, "+14155550102")
+    campaign_start(campaign=campaign)
+    send_all(campaign)
+    reasons = {m.failure_reason for m in by_to(campaign).values()}
+    assert reasons == {R.BLOCKED_CONTENT}
+    details = {m.failure_detail for m in by_to(campaign).values()}
+    assert details <= {
+        "contains the blocked word 'casino'",
+        "contains the blocked word 'free money'",
+    }
+
+
+def test_a_number_suppressed_after_the_start_is_not_texted(org, pool, carrier):
+    campaign = started(org, pool, "+14155550101", "+14155550102")
+    SuppressionFactory(organization=org, e164="+14155550102")
+    send_all(campaign)
+    texts = by_to(campaign)
+    assert texts["+14155550101"].status == "sent"
+    assert texts["+14155550102"].failure_reason == R.CONTACT_BLOCKED
+    assert Prospect.objects.get(phones__e164="+14155550102").status == "cancelled"
+    assert list(carrier.stats()["messages"]["by_to"]) == ["+14155550101"]
+
+
+def test_a_refused_number_is_a_provider_error_and_its_credit_comes_back(org, pool, carrier):
+    carrier.scenario(landlines=["+14155550102"])
+    campaign = started(org, pool, "+14155550101", "+14155550102")
+    send_all(campaign)
+    text = by_to(campaign)["+14155550102"]
+    assert (text.failure_reason, text.error_code, text.submitted) == (
+        R.PROVIDER_ERROR,
+        21614,
+        False,
+    )
+    org.refresh_from_db()
+    assert org.sms_credits == 10_000 - 1
+
+
+def test_a_carrier_out_of_reach_is_tried_again_then_given_up(org, pool, carrier, settings):
+    settings.SMS_PROVIDER_MAX_TRIES = 3
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens: refused at once
+    get_provider.cache_clear()
+    campaign = started(org, pool, "+14155550101")
+    for tries in (1, 2):
+        messages_send(campaign_id=campaign.id)
+        text = Message.objects.get()
+        assert (text.status, text.tries) == ("queued", tries)
+        Message.objects.update(send_at=timezone.now())  # its backoff is over
+    messages_send(campaign_id=campaign.id)
+    text = Message.objects.get()
+    assert (text.status, text.failure_reason) == ("failed", R.PROVIDER_ERROR)
+    assert "unreachable" in text.failure_detail
+    org.refresh_from_db()
+    assert org.sms_credits == 10_000  # never sent: every try refunded
+
+
+def test_no_answer_from_the_carrier_is_no_response_and_never_resent(org, pool, carrier, settings):
+    settings.TWILIO_HTTP_TIMEOUT = 0.3
+    get_provider.cache_clear()
+    carrier.scenario(api_latency_ms=[1500, 1500])
+    campaign = started(org, pool, "+14155550101")
+    messages_send(campaign_id=campaign.id)
+    text = Message.objects.get()
+    assert (text.status, text.failure_reason, text.submitted) == ("failed", R.NO_RESPONSE, None)
+
+
+def test_the_pool_rate_holds_texts_back_by_requeueing_then_times_them_out(org, carrier, settings):
+    pool = sender_pool(org, "+14156660001", rate_per_minute=60)  # one a second
+    campaign = started(org, pool, "+14155550101", "+14155550102", "+14155550103")
+    Message.objects.update(send_at=timezone.now())  # all due at once, beyond the rate
+    counts = messages_send(campaign_id=campaign.id)
+    assert (counts["sent"], counts["waiting"]) == (1, 2)
+    waiting = Message.objects.filter(status="queued")
+    assert {m.wait for m in waiting} == {"rate_limit"}
+    assert all(m.send_at > timezone.now() - timedelta(seconds=1) for m in waiting)
+    settings.SMS_RATE_LIMIT_MAX_WAIT_SECONDS = 60
+    waiting.update(send_at=timezone.now(), waiting_since=timezone.now() - timedelta(minutes=2))
+    from campaigns.sms_rate import pool_key
+    from config.redis import get_redis
+
+    get_redis().delete(pool_key(pool.id))
+    messages_send(campaign_id=campaign.id)
+    reasons = sorted(Message.objects.values_list("failure_reason", flat=True))
+    assert reasons.count(R.RATE_LIMIT_TIMEOUT) >= 1
+
+
+def test_without_credit_a_text_waits_then_is_dead_lettered_as_billing(org, pool, carrier):
+    Organization.objects.filter(pk=org.pk).update(sms_credits=1)
+    campaign = started(org, pool, "+14155550101", "+14155550102")
+    counts = messages_send(campaign_id=campaign.id)
+    assert (counts["sent"], counts["waiting"]) == (1, 1)
+    text = Message.objects.get(status="queued")
+    assert text.wait == "billing"
+    assert text.send_at >= timezone.now() + timedelta(minutes=4)
+    Message.objects.filter(pk=text.pk).update(
+        send_at=timezone.now(), waiting_since=timezone.now() - timedelta(minutes=61)
+    )
+    messages_send(campaign_id=campaign.id)
+    text.refresh_from_db()
+    assert (text.status, text.failure_reason) == ("failed", R.BILLING)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_lanes_at_once_never_send_a_text_twice(org, pool, carrier):
+    numbers = [f"+1415555{n:04d}" for n in range(120)]
+    campaign = started(org, pool, *numbers, frequency_cap_hours=0)
+
+    def lane():
+        try:
+            send_all(campaign, rounds=40)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=lane) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert Message.objects.filter(status="sent").count() == 120
+    assert set(carrier.stats()["messages"]["by_to"].values()) == {1}
+
+
+def test_a_lost_claim_is_queued_again_or_found_at_the_carrier(org, pool, carrier):
+    campaign = started(org, pool, "+14155550101", "+14155550102", "+14155550103")
+    long_ago = timezone.now() - timedelta(minutes=11)
+    never_sent, sent_unrecorded, not_at_carrier = Message.objects.order_by("to")
+    Message.objects.update(status="sending", claimed_by="gone", claimed_at=long_ago)
+    Message.objects.filter(pk__in=[sent_unrecorded.pk, not_at_carrier.pk]).update(
+        submitting_at=long_ago
+    )
+    answer = get_provider().send_messages(
+        [MessageRequest(to=sent_unrecorded.to, from_=sent_unrecorded.from_number,
+                        body=sent_unrecorded.body, status_callback="")]
+    )[0]  # fmt: skip
+    assert claims_release_stale() == {"released": 1, "found_at_carrier": 1, "requeued": 1}
+    texts = {m.pk: m for m in Message.objects.all()}
+    assert texts[never_sent.pk].status == "queued"
+    assert (texts[sent_unrecorded.pk].status, texts[sent_unrecorded.pk].sid) == ("sent", answer.sid)
+    assert texts[not_at_carrier.pk].status == "queued"
+    send_all(campaign)
+    assert carrier.stats()["messages"]["by_to"] == {
+        "+14155550101": 1, "+14155550102": 1, "+14155550103": 1
+    }  # fmt: skip
+
+
+def test_delivery_reports_settle_texts_and_prospects_and_never_regress(
+    org, pool, carrier, callbacks, django_capture_on_commit_callbacks
+):
+    carrier.scenario(to_suffix={"01": ["sms_delivered"], "02": ["sms_undelivered"]})
+    campaign = started(org, pool, "+14155550101", "+14155550102")
+    send_all(campaign)
+    with django_capture_on_commit_callbacks(execute=True):
+        work_until(lambda: not Message.objects.filter(status="sent").exists(), what="reports")
+    texts = by_to(campaign)
+    ok, bad = texts["+14155550101"], texts["+14155550102"]
+    assert (ok.status, ok.delivered, ok.carrier_status) == ("delivered", True, "delivered")
+    assert ok.delivered_at is not None
+    assert (bad.status, bad.delivered, bad.failure_reason) == ("failed", False, R.UNDELIVERED)
+    assert bad.error_code is not None
+    statuses = dict(Prospect.objects.values_list("phones__e164", "status"))
+    assert statuses == {"+14155550101": "delivered", "+14155550102": "failed"}
+    types = [e["type"] for e in events_read(campaign_stream(campaign.id), count=100)]
+    assert types.count("campaign.sms.delivered") == 1
+    assert types.count("campaign.sms.delivery_failed") == 1
+    sms_tick()
+    campaign.refresh_from_db()
+    assert campaign.status == "completed"
