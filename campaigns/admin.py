@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
@@ -11,6 +12,8 @@ from campaigns.services import (
     campaign_resume,
     campaign_start,
 )
+from campaigns.validation import sms_mode_for, validate_variants
+from messaging.models import MessageVariant
 from orgs.admin_scoping import OrgScopedAdmin
 from prospects.importing import ImportFileError, prospects_import
 
@@ -23,8 +26,47 @@ class ImportForm(forms.Form):
     )
 
 
+class CampaignForm(forms.ModelForm):
+    def clean(self):
+        data = super().clean()
+        if "channel" in data:
+            try:
+                data["sms_mode"] = sms_mode_for(
+                    channel=data["channel"], sms_mode=data.get("sms_mode", "")
+                )
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return data
+
+
+class VariantFormSet(forms.BaseInlineFormSet):
+    """The same rules as the API: unique names, percentages adding up to 100, SMS only."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            {name: form.cleaned_data[name] for name in ("name", "body", "percentage")}
+            for form in self.forms
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
+        if kept and self.instance.channel != Campaign.Channel.SMS:
+            raise ValidationError("Only SMS campaigns have variants.")
+        validate_variants(kept)
+
+
+class MessageVariantInline(admin.TabularInline):
+    model = MessageVariant
+    formset = VariantFormSet
+    fields = ("position", "name", "body", "percentage")
+    extra = 0
+
+
 @admin.register(Campaign)
 class CampaignAdmin(OrgScopedAdmin):
+    form = CampaignForm
+    inlines = (MessageVariantInline,)
     list_display = (
         "name",
         "organization",
@@ -40,6 +82,7 @@ class CampaignAdmin(OrgScopedAdmin):
     readonly_fields = (
         "status",
         "pause_reason",
+        "audience",
         "created_at",
         "updated_at",
         "started_at",

@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from campaigns.events import event_emit
 from campaigns.models import Campaign
+from campaigns.validation import validate_variants
+from messaging.models import MessageVariant
 from orgs.api.errors import DomainError
 from prospects.models import Prospect
 
@@ -156,3 +158,27 @@ def campaign_cancel(*, campaign: Campaign) -> Campaign:
         )
     campaign.refresh_from_db()
     return campaign
+
+
+# --- SMS variants ----------------------------------------------------------------------------
+
+
+def campaign_variants_set(*, campaign: Campaign, variants: list[dict]) -> list[MessageVariant]:
+    """Make `variants` (`name`, `body`, `percentage` each, in order) the campaign's texts, all of
+    them. A variant whose name stays keeps its row, so messages sent with it still name it;
+    new names are added and the names left out are deleted."""
+    validate_variants(variants)
+    with transaction.atomic():
+        rows = MessageVariant.objects.filter(campaign=campaign).select_for_update()
+        existing = {row.name: row for row in rows}
+        kept, added = [], []
+        for position, spec in enumerate(variants):
+            row = existing.pop(spec["name"], None) or MessageVariant(campaign=campaign)
+            row.name, row.body, row.percentage = spec["name"], spec["body"], spec["percentage"]
+            row.position = position
+            (added if row.pk is None else kept).append(row)
+        if existing:
+            MessageVariant.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+        MessageVariant.objects.bulk_update(kept, ["body", "percentage", "position"])
+        MessageVariant.objects.bulk_create(added)
+    return sorted(kept + added, key=lambda row: row.position)

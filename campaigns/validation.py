@@ -79,3 +79,40 @@ def validate_voicemail_drop(value) -> None:
             f"The voicemail drop makes {size} characters of TwiML; the carrier takes at most "
             f"{MAX_INLINE_TWIML}. Shorten it, or give the URL of a recording."
         )
+
+
+# --- SMS -------------------------------------------------------------------------------------
+
+VARIANT_BODY_MAX = 1600  # the carrier's limit for one message, in characters
+VARIANT_NAME_MAX = 50
+
+
+def validate_variants(variants: list[dict]) -> None:
+    """An SMS campaign's texts: `name`, `body`, `percentage` each. Names are unique, bodies
+    1-1600 characters, percentages 0-100 adding up to 100 (an empty list is no texts yet)."""
+    names = [v["name"] for v in variants]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValidationError(f"Variant names must be unique: {', '.join(repeated)} repeated.")
+    for v in variants:
+        if not v["name"] or len(v["name"]) > VARIANT_NAME_MAX:
+            raise ValidationError(f"A variant name has 1-{VARIANT_NAME_MAX} characters.")
+        if not v["body"].strip() or len(v["body"]) > VARIANT_BODY_MAX:
+            raise ValidationError(
+                f"Variant {v['name']}: the body has 1-{VARIANT_BODY_MAX} characters."
+            )
+        if not 0 <= v["percentage"] <= 100:
+            raise ValidationError(f"Variant {v['name']}: the percentage is 0-100.")
+    total = sum(v["percentage"] for v in variants)
+    if variants and total != 100:
+        raise ValidationError(f"The variants' percentages add up to {total}, not 100.")
+
+
+def sms_mode_for(*, channel: str, sms_mode: str) -> str:
+    """The mode a campaign is stored with: an SMS campaign without one is a blast; a voice
+    campaign has none (ValidationError on `sms_mode` when one is given)."""
+    if channel == "sms":
+        return sms_mode or "blast"
+    if sms_mode:
+        raise ValidationError({"sms_mode": ["Only SMS campaigns have a mode; leave it empty."]})
+    return ""

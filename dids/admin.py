@@ -1,12 +1,19 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 
 from dids.health import DID_SUMS, did_health
-from dids.models import Did, DidHealthEvent
+from dids.models import Did, DidHealthEvent, SenderPool
 from dids.selectors import RECENT_CALLS, did_recent_calls_list
-from dids.services import did_number_fields, dids_release, dids_retire
-from orgs.admin_scoping import OrgScopedAdmin
+from dids.services import (
+    SMS_MPS_MAX,
+    did_number_fields,
+    dids_release,
+    dids_retire,
+    sender_pool_dids_invalid,
+)
+from orgs.admin_scoping import OrgScopedAdmin, admin_org_ids
 from prospects.phones import normalize_one
 
 
@@ -20,9 +27,16 @@ class DidForm(forms.ModelForm):
             "state",
             "voice_enabled",
             "sms_enabled",
+            "sms_mps",
             "cooldown_until",
             "warming_until",
         )
+
+    def clean_sms_mps(self):
+        value = self.cleaned_data.get("sms_mps")
+        if value is not None and not 0 < value <= SMS_MPS_MAX:
+            raise forms.ValidationError(f"Over 0 and at most {SMS_MPS_MAX}; empty = by type.")
+        return value
 
     def clean(self):
         data = super().clean()
@@ -174,3 +188,54 @@ class DidAdmin(OrgScopedAdmin):
 
 def _ids(n: int) -> str:
     return f"{n} caller ID" if n == 1 else f"{n} caller IDs"
+
+
+# --- Sender pools ------------------------------------------------------------------------------
+
+
+class SenderPoolForm(forms.ModelForm):
+    class Meta:
+        model = SenderPool
+        fields = ("organization", "name", "rate_per_minute", "dids")
+
+    def clean(self):
+        data = super().clean()
+        org, dids = data.get("organization"), data.get("dids")
+        if org is not None and dids:
+            invalid = set(sender_pool_dids_invalid(org_id=org.pk, did_ids=[d.pk for d in dids]))
+            if invalid:
+                numbers = ", ".join(d.e164 for d in dids if d.pk in invalid)
+                self.add_error("dids", f"Not SMS-enabled caller IDs of {org}: {numbers}.")
+        return data
+
+
+@admin.register(SenderPool)
+class SenderPoolAdmin(OrgScopedAdmin):
+    form = SenderPoolForm
+    list_display = ("name", "organization", "rate_per_minute", "caller_ids", "created_at")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    search_fields = ("name",)
+    filter_horizontal = ("dids",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(caller_id_count=Count("dids"))
+
+    @admin.display(description="caller IDs", ordering="caller_id_count")
+    def caller_ids(self, pool: SenderPool) -> int:
+        return pool.caller_id_count
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The caller IDs to choose from: SMS-enabled ones of the pool's organization (or of
+        the admin's organizations for a new pool), and those already in the pool."""
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "dids" in form.base_fields:
+            choices = Did.objects.filter(sms_enabled=True)
+            if obj is not None:
+                choices = Did.objects.filter(organization_id=obj.organization_id).filter(
+                    Q(sms_enabled=True) | Q(sender_pools=obj)
+                )
+            elif (ids := admin_org_ids(request)) is not None:
+                choices = choices.filter(organization_id__in=ids)
+            form.base_fields["dids"].queryset = choices.distinct()
+        return form

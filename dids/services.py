@@ -1,14 +1,19 @@
-"""Writes for caller IDs."""
+"""Writes for caller IDs and the sender pools that text from them."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import phonenumbers
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
 from dids.health import cooldowns_end
-from dids.models import Did
+from dids.models import Did, SenderPool
 from orgs.api.errors import DomainError
+
+SMS_MPS_MAX = 1000  # segments per second a caller ID may be set to send at
 
 
 class NotCooling(DomainError):
@@ -60,3 +65,73 @@ def dids_retire(*, dids: QuerySet[Did], now: datetime | None = None) -> int:
         ramp_calls=None,
         updated_at=now or timezone.now(),
     )
+
+
+# --- Sender pools ------------------------------------------------------------------------------
+
+
+class SenderPoolInUse(DomainError):
+    """A sender pool that campaigns still text from cannot be deleted (HTTP 409)."""
+
+    def __init__(self, campaign_ids: list[int]):
+        self.campaign_ids = campaign_ids
+        super().__init__(
+            f"The sender pool is used by {len(campaign_ids)} campaign(s) "
+            f"({', '.join(map(str, campaign_ids))}); give them another pool first.",
+            code="sender_pool_in_use",
+            extra={"campaigns": campaign_ids},
+        )
+
+
+def sender_pool_dids_invalid(*, org_id: int, did_ids: Iterable[int]) -> list[int]:
+    """Those of `did_ids` that are not SMS-enabled caller IDs of the organization, ascending."""
+    wanted = set(did_ids)
+    valid = Did.objects.filter(organization_id=org_id, pk__in=wanted, sms_enabled=True)
+    return sorted(wanted - set(valid.values_list("pk", flat=True)))
+
+
+def _name_taken(name: str) -> list[str]:
+    return [f"This organization already has a sender pool named {name!r}."]
+
+
+def _sender_pool_check(*, pool: SenderPool, did_ids: list[int] | None) -> None:
+    errors: dict[str, list[str]] = {}
+    clash = SenderPool.objects.filter(organization_id=pool.organization_id, name=pool.name)
+    if clash.exclude(pk=pool.pk).exists():
+        errors["name"] = _name_taken(pool.name)
+    if did_ids:
+        invalid = sender_pool_dids_invalid(org_id=pool.organization_id, did_ids=did_ids)
+        if invalid:
+            errors["dids"] = [
+                "Not SMS-enabled caller IDs of this organization: "
+                + ", ".join(map(str, invalid))
+                + "."
+            ]
+    if errors:
+        raise ValidationError(errors)
+
+
+def sender_pool_save(*, pool: SenderPool, did_ids: list[int] | None = None, **fields) -> SenderPool:
+    """Create or change a pool: its fields, and its caller IDs when `did_ids` is given (the
+    organization's SMS-enabled ones only; others are named in the ValidationError)."""
+    for name, value in fields.items():
+        setattr(pool, name, value)
+    _sender_pool_check(pool=pool, did_ids=did_ids)
+    try:
+        with transaction.atomic():
+            pool.save()
+            if did_ids is not None:
+                pool.dids.set(did_ids)
+    except IntegrityError as exc:
+        if "senderpool_org_name" not in str(exc):
+            raise
+        raise ValidationError({"name": _name_taken(pool.name)}) from exc  # created meanwhile
+    return pool
+
+
+def sender_pool_delete(*, pool: SenderPool) -> None:
+    """Delete a pool, or SenderPoolInUse naming the campaigns that still text from it."""
+    try:
+        pool.delete()
+    except ProtectedError as exc:
+        raise SenderPoolInUse(sorted(c.pk for c in exc.protected_objects)) from exc

@@ -1,10 +1,11 @@
+from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from orgs.admin_scoping import OrgScopedAdmin, admin_org_ids
+from orgs.admin_scoping import OrgReadOnlyAdmin, OrgScopedAdmin, admin_org_ids
 from orgs.alerts import alert_secret_rotate
 from orgs.models import AlertDelivery, ApiKey, Membership, Organization
-from orgs.services import api_key_revoke
+from orgs.services import CREDITS_ADD_MAX, api_key_revoke, blocked_words_clean, credits_add
 
 
 class MembershipInline(admin.TabularInline):
@@ -13,12 +14,30 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+class OrganizationForm(forms.ModelForm):
+    add_credits = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=CREDITS_ADD_MAX,
+        help_text="Message segments to add to the SMS credit.",
+    )
+
+    def clean_blocked_words(self):
+        words = self.cleaned_data.get("blocked_words") or []
+        if not isinstance(words, list):
+            raise forms.ValidationError('A list of words: ["casino", "free money"].')
+        return blocked_words_clean(words)
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationForm
+    readonly_fields = ("sms_credits",)  # changed only by adding (the engine spends meanwhile)
     list_display = (
         "name",
         "slug",
         "concurrency_limit",
+        "sms_credits",
         "default_region",
         "default_timezone",
         "alert_webhook_url",
@@ -36,6 +55,18 @@ class OrganizationAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request)
         ids = admin_org_ids(request)
         return qs if ids is None else qs.filter(id__in=ids)
+
+    def save_model(self, request, obj, form, change):
+        """Writes only the fields the operator changed, so a save never puts back a credit
+        balance (or anything else) that changed since the form was shown; added credit goes
+        through credits_add."""
+        if change:
+            model_fields = {f.name for f in obj._meta.concrete_fields}
+            obj.save(update_fields=[name for name in form.changed_data if name in model_fields])
+        else:
+            obj.save()
+        if form.cleaned_data.get("add_credits"):
+            credits_add(org=obj, segments=form.cleaned_data["add_credits"])
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "alert_webhook_url":
@@ -95,7 +126,7 @@ class MembershipAdmin(OrgScopedAdmin):
 
 
 @admin.register(AlertDelivery)
-class AlertDeliveryAdmin(OrgScopedAdmin):
+class AlertDeliveryAdmin(OrgReadOnlyAdmin):
     """The alert log, read only: what was sent to each organization's webhook, and how."""
 
     list_display = (
@@ -112,12 +143,3 @@ class AlertDeliveryAdmin(OrgScopedAdmin):
     search_fields = ("event", "last_error")
     readonly_fields = tuple(f.name for f in AlertDelivery._meta.fields if not f.primary_key)
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

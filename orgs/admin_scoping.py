@@ -40,3 +40,16 @@ class OrgScopedAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
+
+
+class OrgReadOnlyAdmin(OrgScopedAdmin):
+    """Tenant rows the system writes (texts, alerts): shown, never added, edited or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -144,6 +144,10 @@ class Scope(models.TextChoices):
     EVENTS_READ = "events:read"
     ALERTS_READ = "alerts:read"  # the alert log and where alerts go
     ALERTS_MANAGE = "alerts:manage"  # the alert webhook URL, rotating its signing secret
+    MESSAGES_READ = "messages:read"  # texts and dead letters
+    MESSAGES_MANAGE = "messages:manage"  # retry dead letters
+    BILLING_READ = "billing:read"  # the SMS credit balance
+    BILLING_MANAGE = "billing:manage"  # add SMS credits
 
 
 ALL_SCOPES: tuple[str, ...] = tuple(Scope.values)

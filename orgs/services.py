@@ -3,10 +3,12 @@
 import hashlib
 import secrets
 import zoneinfo
+from collections.abc import Iterable
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from orgs.models import (
@@ -18,6 +20,9 @@ from orgs.models import (
 )
 
 API_KEY_PREFIX_LEN = 8
+CREDITS_ADD_MAX = 1_000_000_000  # segments one request may add
+BLOCKED_WORDS_MAX = 500
+BLOCKED_WORD_MAX_CHARS = 50
 
 
 def hash_api_key(raw_key: str) -> str:
@@ -80,6 +85,50 @@ def org_set_concurrency_limit(*, org: Organization, limit: int) -> Organization:
     Organization.objects.filter(pk=org.pk).update(concurrency_limit=limit)
     org.concurrency_limit = limit
     return org
+
+
+def credits_add(*, org: Organization, segments: int) -> int:
+    """Add `segments` to the organization's SMS credit; returns the new balance.
+
+    One UPDATE with F(): the engine takes credit at the same time, so the balance is never
+    read, changed and written back. The balance is read in the same transaction, under the
+    row lock the UPDATE took, so it is this addition's result.
+    """
+    if not 1 <= segments <= CREDITS_ADD_MAX:
+        raise ValidationError({"add": [f"Add between 1 and {CREDITS_ADD_MAX:,} segments."]})
+    with transaction.atomic():
+        Organization.objects.filter(pk=org.pk).update(sms_credits=F("sms_credits") + segments)
+        balance = Organization.objects.values_list("sms_credits", flat=True).get(pk=org.pk)
+    org.sms_credits = balance
+    return balance
+
+
+def blocked_words_clean(words: Iterable[str]) -> list[str]:
+    """Words trimmed, repeats (ignoring case) dropped keeping the first; each 1-50 characters,
+    at most 500 of them, or ValidationError naming what is wrong."""
+    kept: dict[str, str] = {}
+    for raw in words:
+        word = raw.strip() if isinstance(raw, str) else ""
+        if not 1 <= len(word) <= BLOCKED_WORD_MAX_CHARS:
+            raise ValidationError(
+                f"Each word has 1-{BLOCKED_WORD_MAX_CHARS} characters (trimmed): {raw!r} does not."
+            )
+        kept.setdefault(word.casefold(), word)
+    if len(kept) > BLOCKED_WORDS_MAX:
+        raise ValidationError(f"At most {BLOCKED_WORDS_MAX} words; these are {len(kept)}.")
+    return list(kept.values())
+
+
+def org_set_blocked_words(*, org: Organization, words: Iterable[str]) -> list[str]:
+    """Replace the words no campaign text of the organization may contain (cleaned first;
+    ValidationError on `blocked_words`)."""
+    try:
+        cleaned = blocked_words_clean(words)
+    except ValidationError as exc:
+        raise ValidationError({"blocked_words": exc.messages}) from None
+    Organization.objects.filter(pk=org.pk).update(blocked_words=cleaned)
+    org.blocked_words = cleaned
+    return cleaned
 
 
 def api_key_create(*, org: Organization, name: str, scopes: list[str]) -> tuple[ApiKey, str]:

@@ -1,8 +1,8 @@
 import factory
 
 from campaigns.models import CallAttempt, Campaign
-from dids.models import Did
-from messaging.models import Message
+from dids.models import Did, SenderPool
+from messaging.models import Message, MessageVariant
 from orgs.alerts import alert_emit
 from orgs.models import ALL_SCOPES, AlertDelivery, Organization
 from orgs.services import api_key_create
@@ -79,15 +79,51 @@ class OneOffCallFactory(factory.django.DjangoModelFactory):
     sid = factory.Sequence(lambda n: f"CA{n:032x}")
 
 
+class SenderPoolFactory(factory.django.DjangoModelFactory):
+    """A pool without caller IDs: give them with `pool.dids.set(...)`."""
+
+    class Meta:
+        model = SenderPool
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Pool {n}")
+
+
+class MessageVariantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MessageVariant
+
+    campaign = factory.SubFactory(CampaignFactory, channel=Campaign.Channel.SMS, sms_mode="blast")
+    name = "A"
+    body = "Hi {first_name|there}, spring sale today."
+
+
 class MessageFactory(factory.django.DjangoModelFactory):
+    """A campaign's text, queued unless told otherwise."""
+
     class Meta:
         model = Message
 
-    campaign = factory.SubFactory(CampaignFactory, channel=Campaign.Channel.SMS)
+    campaign = factory.SubFactory(CampaignFactory, channel=Campaign.Channel.SMS, sms_mode="blast")
     organization = factory.SelfAttribute("campaign.organization")
     to = factory.Sequence(lambda n: f"+1415777{n % 10000:04d}")
-    body = "Hello from the campaign."
-    status = Message.Status.QUEUED
+    body = "Hi there, spring sale today."
+
+
+def make_dead_letter(campaign, reason: str, **fields) -> Message:
+    """A text of `campaign` that failed for `reason`, its prospect's status saying so."""
+    prospect_status = "cancelled" if reason == Message.FailureReason.CONTACT_BLOCKED else "failed"
+    return MessageFactory(
+        **{
+            "campaign": campaign,
+            "prospect": ProspectFactory(campaign=campaign, status=prospect_status),
+            "status": Message.Status.FAILED,
+            "failure_reason": reason,
+            "failure_detail": f"{reason} happened",
+            "submitted": False,
+            **fields,
+        }
+    )
 
 
 def make_key(org, scopes=ALL_SCOPES) -> str:

@@ -71,6 +71,15 @@ def test_schema_documents_the_api(db):
         "/api/v1/campaign/concurrency-settings",
         "/api/v1/calls/",
         "/api/v1/calls/{id}/",
+        "/api/v1/sender-pools/",
+        "/api/v1/sender-pools/{id}/",
+        "/api/v1/messages/",
+        "/api/v1/messages/{id}/",
+        "/api/v1/dead-letters/",
+        "/api/v1/dead-letters/summary/",
+        "/api/v1/dead-letters/retry/",
+        "/api/v1/credits/",
+        "/api/v1/blocked-words/",
         "/api/v1/alerts/",
         "/api/v1/alerts/{id}/",
         "/api/v1/alerts/settings/",
@@ -79,12 +88,15 @@ def test_schema_documents_the_api(db):
         assert path in paths, path
     assert not any(p.startswith("/api/v1/campaign/concurrency-settings/") for p in paths)
     assert not {"/api/v1/alerts/settings", "/api/v1/alerts/settings/rotate-secret"} & set(paths)
+    assert not {"/api/v1/credits", "/api/v1/blocked-words"} & set(paths)
     operation_ids = {op["operationId"] for item in paths.values() for op in item.values()}
     assert {
         "campaigns_prospects_import",
         "suppressions_import",
         "calls_create",
         "alerts_settings_rotate_secret",
+        "dead_letters_summary",
+        "dead_letters_retry",
     } <= operation_ids
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
 

@@ -1,14 +1,73 @@
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from campaigns.models import CallAttempt, Campaign
+from campaigns.validation import (
+    VARIANT_BODY_MAX,
+    VARIANT_NAME_MAX,
+    sms_mode_for,
+    validate_variants,
+)
+from dids.models import SenderPool
+from orgs.api.fields import OrgPrimaryKeyRelatedField
 from orgs.models import CONCURRENCY_LIMIT_MAX, CONCURRENCY_LIMIT_MIN
 from prospects import windows
 from prospects.phones import normalize_one
 
 
+class _VariantListSerializer(serializers.ListSerializer):
+    def get_attribute(self, instance):
+        # A voice campaign has none (validation keeps it so): no query for it in lists.
+        if instance.channel != Campaign.Channel.SMS:
+            return []
+        return instance.variants.all()
+
+    def run_child_validation(self, data):
+        # Each variant is whole even in a PATCH: the list replaces the campaign's.
+        variant = MessageVariantSerializer(data=data)
+        variant.is_valid(raise_exception=True)
+        return variant.validated_data
+
+    def to_internal_value(self, data):
+        variants = super().to_internal_value(data)
+        try:
+            validate_variants(variants)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        return variants
+
+
+class MessageVariantSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=VARIANT_NAME_MAX)
+    body = serializers.CharField(
+        max_length=VARIANT_BODY_MAX,
+        help_text="{first_name}, {last_name}, {email} and any import attribute are filled in; "
+        "{first_name|there} gives a default. URLs become tracked short links.",
+    )
+    percentage = serializers.IntegerField(
+        min_value=0, max_value=100, help_text="Share of the audience."
+    )
+
+    class Meta:
+        list_serializer_class = _VariantListSerializer
+
+
 class CampaignSerializer(serializers.ModelSerializer):
+    sender_pool = OrgPrimaryKeyRelatedField(
+        queryset=SenderPool.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="SMS: the id of one of the organization's sender pools to text from.",
+    )
+    variants = MessageVariantSerializer(
+        many=True,
+        required=False,
+        help_text="SMS: the texts, replaced as a whole when given; names unique, percentages "
+        "adding up to 100.",
+    )
+
     class Meta:
         model = Campaign
         fields = (
@@ -29,6 +88,12 @@ class CampaignSerializer(serializers.ModelSerializer):
             "voicemail_drop",
             "twiml",
             "priority",
+            "sms_mode",
+            "sender_pool",
+            "start_at",
+            "frequency_cap_hours",
+            "audience",
+            "variants",
             "created_at",
             "updated_at",
             "started_at",
@@ -37,6 +102,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = (
             "status",
             "pause_reason",
+            "audience",
             "created_at",
             "updated_at",
             "started_at",
@@ -49,6 +115,30 @@ class CampaignSerializer(serializers.ModelSerializer):
         if value and value not in zoneinfo.available_timezones():
             raise serializers.ValidationError("Not an IANA time zone.")
         return value
+
+    def validate(self, attrs):
+        """SMS settings follow the channel: an SMS campaign without a mode is a blast; a voice
+        campaign has no mode, pool or variants (those of a campaign turned voice are dropped)."""
+        was = self.instance
+        channel = attrs.get("channel", was.channel if was else Campaign.Channel.VOICE)
+        kept = was.sms_mode if was is not None and was.channel == channel else ""
+        given_mode = attrs.get("sms_mode", kept)
+        try:
+            attrs["sms_mode"] = sms_mode_for(channel=channel, sms_mode=given_mode)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        if channel == Campaign.Channel.SMS:
+            return attrs
+        errors = {}
+        if attrs.get("sender_pool"):
+            errors["sender_pool"] = ["Only SMS campaigns text from a sender pool."]
+        if attrs.get("variants"):
+            errors["variants"] = ["Only SMS campaigns have variants."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        if was is not None and was.channel == Campaign.Channel.SMS:
+            attrs.update(sender_pool=None, variants=[])
+        return attrs
 
 
 class TransitionErrorSerializer(serializers.Serializer):

@@ -1,5 +1,7 @@
 from collections.abc import Callable
 
+from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -28,6 +30,7 @@ from campaigns.services import (
     campaign_pause,
     campaign_resume,
     campaign_start,
+    campaign_variants_set,
 )
 from orgs.api.base import ApiKeyRateThrottle, TenantModelViewSet, TenantViewSet
 from orgs.api.pagination import CreatedCursorPagination
@@ -47,6 +50,26 @@ class CampaignViewSet(TenantModelViewSet):
     filterset_class = CampaignFilter
     read_scopes = (Scope.CAMPAIGNS_READ, Scope.CAMPAIGNS_MANAGE)
     write_scopes = (Scope.CAMPAIGNS_MANAGE,)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        sms = [c for c in page or () if c.channel == Campaign.Channel.SMS]
+        prefetch_related_objects(sms, "variants")  # one query for the page's SMS campaigns
+        return page
+
+    def perform_create(self, serializer):
+        self._save(serializer, organization=self.organization)
+
+    def perform_update(self, serializer):
+        self._save(serializer)
+
+    def _save(self, serializer, **fields) -> None:
+        """The campaign's fields, then its variants when given, as one change."""
+        variants = serializer.validated_data.pop("variants", None)
+        with transaction.atomic():
+            campaign = serializer.save(**fields)
+            if variants is not None:
+                campaign_variants_set(campaign=campaign, variants=variants)
 
     @extend_schema(
         operation_id="campaigns_prospects_import",

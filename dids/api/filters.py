@@ -1,6 +1,6 @@
 import django_filters
 
-from dids.models import Did
+from dids.models import Did, SenderPool
 
 
 class DidFilter(django_filters.FilterSet):
@@ -12,3 +12,9 @@ class DidFilter(django_filters.FilterSet):
             "sms_enabled": ["exact"],
             "voice_enabled": ["exact"],
         }
+
+
+class SenderPoolFilter(django_filters.FilterSet):
+    class Meta:
+        model = SenderPool
+        fields = {"name": ["exact", "icontains"]}

@@ -1,12 +1,19 @@
 from rest_framework import serializers
 
-from dids.models import Did
-from dids.services import did_number_fields
+from dids.models import Did, SenderPool
+from dids.services import SMS_MPS_MAX, did_number_fields
 from prospects.phones import normalize_one
 
 
 class DidSerializer(serializers.ModelSerializer):
     phone_number = serializers.CharField(write_only=True, required=False)
+    sms_mps = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        max_value=SMS_MPS_MAX,
+        help_text="Segments per second the carrier sends from it, over 0 and at most "
+        f"{SMS_MPS_MAX}; null = by number type (long code 1, toll-free 3).",
+    )
 
     class Meta:
         model = Did
@@ -21,6 +28,7 @@ class DidSerializer(serializers.ModelSerializer):
             "health_score",
             "voice_enabled",
             "sms_enabled",
+            "sms_mps",
             "last_call_at",
             "last_sms_at",
             "cooldown_until",
@@ -40,6 +48,11 @@ class DidSerializer(serializers.ModelSerializer):
             "updated_at",
         )
 
+    def validate_sms_mps(self, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise serializers.ValidationError("Must be greater than 0 (or null: by number type).")
+        return value
+
     def validate(self, attrs):
         org = self.context["organization"]
         raw = attrs.pop("phone_number", None)
@@ -58,6 +71,45 @@ class DidSerializer(serializers.ModelSerializer):
                 )
             attrs.update(did_number_fields(number.e164))
         return attrs
+
+
+# --- Sender pools ------------------------------------------------------------------------------
+
+
+class SenderPoolSerializer(serializers.ModelSerializer):
+    dids = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Its caller IDs (ids of SMS-enabled DIDs)."
+    )
+
+    class Meta:
+        model = SenderPool
+        fields = ("id", "name", "rate_per_minute", "dids", "created_at")
+        read_only_fields = fields
+
+
+class SenderPoolInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    rate_per_minute = serializers.IntegerField(
+        min_value=1,
+        max_value=2_147_483_647,
+        required=False,
+        help_text="Messages per minute across every worker and campaign using this pool "
+        "(17000 when a pool is created without it).",
+    )
+    dids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=10_000,
+        help_text="Ids of the organization's SMS-enabled caller IDs; replaces the pool's.",
+    )
+
+
+class SenderPoolInUseSerializer(serializers.Serializer):
+    """409 from delete: campaigns still text from the pool."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    campaigns = serializers.ListField(child=serializers.IntegerField())
 
 
 # --- Health (output only) ------------------------------------------------------------------

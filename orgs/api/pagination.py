@@ -12,3 +12,9 @@ class CreatedCursorPagination(CursorPagination):
     ordering = ("-created_at", "-id")
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+class UpdatedCursorPagination(CreatedCursorPagination):
+    """For lists a row enters when it changes (dead letters): the latest change first."""
+
+    ordering = ("-updated_at", "-id")

@@ -1,20 +1,11 @@
 import django_filters
 
-from campaigns.models import Campaign
+from campaigns.api.filters import caller_campaigns
 from prospects.models import Prospect, Suppression
 
 
-def _caller_campaigns(request):
-    """Only the caller's campaigns are valid choices: another org's id is "not a valid choice",
-    exactly like an id that does not exist."""
-    auth = getattr(request, "auth", None)
-    if auth is None:
-        return Campaign.objects.none()
-    return Campaign.objects.filter(organization=auth.organization)
-
-
 class ProspectFilter(django_filters.FilterSet):
-    campaign = django_filters.ModelChoiceFilter(queryset=_caller_campaigns)
+    campaign = django_filters.ModelChoiceFilter(queryset=caller_campaigns)
 
     class Meta:
         model = Prospect

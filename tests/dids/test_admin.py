@@ -15,6 +15,7 @@ from dids.admin import STRIP_COLORS
 from dids.health import health_apply, health_event_fields
 from dids.models import Did, DidHealthEvent
 from orgs.models import Membership
+from tests.admin_forms import admin_form_data
 from tests.factories import DidFactory
 
 CHANGELIST = "/admin/dids/did/"
@@ -206,3 +207,16 @@ def test_the_actions_need_change_permission(client, org, action):
 
     assert response.status_code == 200
     assert Did.objects.get(pk=did.pk).state == "cooling"
+
+
+@pytest.mark.parametrize(
+    "value, saved", [("25", 25.0), ("", None), ("0", "refused"), ("1001", "refused")]
+)
+def test_the_change_form_sets_sms_mps_within_its_range(admin_client, org, value, saved):
+    did = DidFactory(organization=org, sms_mps=3)
+    url = f"{CHANGELIST}{did.pk}/change/"
+    response = admin_client.post(url, admin_form_data(admin_client.get(url)) | {"sms_mps": value})
+    if saved == "refused":
+        assert response.status_code == 200 and "at most 1000" in response.content.decode()
+        saved = 3.0
+    assert Did.objects.get(pk=did.pk).sms_mps == saved

@@ -1,9 +1,12 @@
-"""The organization admin's alert settings and secret rotation; the read-only alert log."""
+"""The organization admin: alert settings and secret rotation, the read-only alert log, and the
+SMS fields (credit added, never overwritten; blocked words)."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db.models import F
 
 from orgs.models import Membership, Organization
+from tests.admin_forms import admin_form_data
 from tests.factories import make_alert
 
 ORGS, ALERTS = "/admin/orgs/organization/", "/admin/orgs/alertdelivery/"
@@ -78,3 +81,54 @@ def test_the_alert_log_is_read_only_and_shows_the_operators_org_only(client, org
     detail = client.get(f"{ALERTS}{ours.pk}/change/")
     assert detail.status_code == 200 and 'name="_save"' not in detail.content.decode()
     assert client.get(f"{ALERTS}add/").status_code == 403
+
+
+# --- SMS fields ---------------------------------------------------------------------------------
+
+
+def change_url(org) -> str:
+    return f"{ORGS}{org.pk}/change/"
+
+
+def test_the_changelist_and_change_form_show_the_sms_fields(admin_client, org):
+    Organization.objects.filter(pk=org.pk).update(sms_credits=1234)
+    assert "column-sms_credits" in admin_client.get(ORGS).content.decode()
+
+    response = admin_client.get(change_url(org))
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert {"blocked_words", "alert_webhook_url", "add_credits"} <= set(form.fields)
+    assert "sms_credits" not in form.fields  # shown, changed only by adding
+    assert "1234" in response.content.decode()
+
+
+def test_a_save_adds_credit_and_never_puts_back_a_stale_balance(admin_client, org):
+    Organization.objects.filter(pk=org.pk).update(sms_credits=100)
+    data = admin_form_data(admin_client.get(change_url(org)))
+    # The engine spends while the operator edits the page.
+    Organization.objects.filter(pk=org.pk).update(sms_credits=F("sms_credits") - 40)
+
+    response = admin_client.post(
+        change_url(org),
+        data
+        | {
+            "add_credits": 500,
+            "alert_webhook_url": "https://hooks.acme.test/outbound",
+            "blocked_words": '["  Casino", "casino", "free money"]',
+        },
+    )
+
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.sms_credits == 60 + 500
+    assert org.alert_webhook_url == "https://hooks.acme.test/outbound"
+    assert org.blocked_words == ["Casino", "free money"]
+
+
+def test_bad_blocked_words_are_refused(admin_client, org):
+    data = admin_form_data(admin_client.get(change_url(org)))
+    response = admin_client.post(change_url(org), data | {"blocked_words": '["ok", "   "]'})
+    assert response.status_code == 200
+    assert "Each word has 1-50 characters" in response.content.decode()
+    assert Organization.objects.get(pk=org.pk).blocked_words == []

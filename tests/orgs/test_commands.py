@@ -89,6 +89,14 @@ def test_create_api_key_with_several_scopes(org):
     assert ApiKey.objects.get().scopes == ["campaigns:read", "dids:manage"]
 
 
+@pytest.mark.parametrize(
+    "scope", ["messages:read", "messages:manage", "billing:read", "billing:manage"]
+)
+def test_create_api_key_accepts_the_sms_scopes(org, scope):
+    run("create_api_key", "--org", org.slug, "--name", "sms", "--scopes", scope)
+    assert ApiKey.objects.get().scopes == [scope]
+
+
 def test_create_api_key_with_all_scopes(org):
     raw = run("create_api_key", "--org", org.slug, "--name", "all", "--scopes", "all")
     assert sorted(ApiKey.objects.get().scopes) == sorted(ALL_SCOPES)

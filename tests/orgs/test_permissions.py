@@ -11,13 +11,16 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.models import CallAttempt, Campaign
-from dids.models import Did
+from dids.models import Did, SenderPool
+from messaging.models import Message
 from orgs.models import ALL_SCOPES, Organization
 from prospects.models import Prospect, Suppression
 from tests.factories import (
     CampaignFactory,
     DidFactory,
+    MessageFactory,
     OneOffCallFactory,
+    SenderPoolFactory,
     SuppressionFactory,
     make_alert,
     make_prospect,
@@ -29,6 +32,8 @@ D_READ, D_MANAGE = "dids:read", "dids:manage"
 S_READ, S_MANAGE = "suppression:read", "suppression:manage"
 CC_READ, CC_MANAGE = "concurrency:read", "concurrency:manage"
 CALLS_READ, CALLS_MANAGE = "calls:read", "calls:manage"
+M_READ, M_MANAGE = "messages:read", "messages:manage"
+B_READ, B_MANAGE = "billing:read", "billing:manage"
 A_READ, A_MANAGE = "alerts:read", "alerts:manage"
 NEVER = datetime(2100, 1, 1, tzinfo=UTC)  # a cooldown only a release ends
 # Placing a call, answered without the carrier: a retry of the call make_objects() made.
@@ -74,6 +79,11 @@ ENDPOINTS = [
     Endpoint("post", "/api/v1/dids/{cooling_did}/release/", (D_MANAGE,), 200),
     Endpoint("get", "/api/v1/dids/health/", (D_READ, D_MANAGE), 200),
     Endpoint("get", "/api/v1/dids/health/report/", (D_READ, D_MANAGE), 200),
+    Endpoint("get", "/api/v1/sender-pools/", (D_READ, D_MANAGE), 200),
+    Endpoint("get", "/api/v1/sender-pools/{pool}/", (D_READ, D_MANAGE), 200),
+    Endpoint("post", "/api/v1/sender-pools/", (D_MANAGE,), 201, {"name": "New"}),
+    Endpoint("patch", "/api/v1/sender-pools/{pool}/", (D_MANAGE,), 200, {"rate_per_minute": 5}),
+    Endpoint("delete", "/api/v1/sender-pools/{pool}/", (D_MANAGE,), 204),
     Endpoint("get", "/api/v1/suppressions/", (S_READ, S_MANAGE), 200),
     Endpoint("get", "/api/v1/suppressions/{suppression}/", (S_READ, S_MANAGE), 200),
     Endpoint("post", "/api/v1/suppressions/", (S_MANAGE,), 201, {"phone_number": "2125550199"}),
@@ -96,6 +106,15 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/calls/", (CALLS_READ, CALLS_MANAGE), 200),
     Endpoint("get", "/api/v1/calls/{call}/", (CALLS_READ, CALLS_MANAGE), 200),
     Endpoint("post", "/api/v1/calls/", (CALLS_MANAGE,), 200, RETRIED_CALL),
+    Endpoint("get", "/api/v1/messages/", (M_READ, M_MANAGE), 200),
+    Endpoint("get", "/api/v1/messages/{message}/", (M_READ, M_MANAGE), 200),
+    Endpoint("get", "/api/v1/dead-letters/", (M_READ, M_MANAGE), 200),
+    Endpoint("get", "/api/v1/dead-letters/summary/", (M_READ, M_MANAGE), 200),
+    Endpoint("post", "/api/v1/dead-letters/retry/", (M_MANAGE,), 200, {"failure_reason": "STALE"}),
+    Endpoint("get", "/api/v1/credits/", (B_READ, B_MANAGE), 200),
+    Endpoint("post", "/api/v1/credits/", (B_MANAGE,), 200, {"add": 5}),
+    Endpoint("get", "/api/v1/blocked-words/", (C_READ, C_MANAGE), 200),
+    Endpoint("put", "/api/v1/blocked-words/", (C_MANAGE,), 200, {"blocked_words": ["casino"]}),
     Endpoint("get", "/api/v1/alerts/", (A_READ, A_MANAGE), 200),
     Endpoint("get", "/api/v1/alerts/{alert}/", (A_READ, A_MANAGE), 200),
     Endpoint("get", "/api/v1/alerts/settings/", (A_READ, A_MANAGE), 200),
@@ -119,6 +138,8 @@ def make_objects(org) -> dict:
         "did": DidFactory(organization=org).pk,
         "cooling_did": DidFactory(organization=org, state="cooling", cooldown_until=NEVER).pk,
         "suppression": SuppressionFactory(organization=org).pk,
+        "pool": SenderPoolFactory(organization=org).pk,
+        "message": MessageFactory(campaign=campaign, status="failed", failure_reason="STALE").pk,
         "call": (
             CallAttempt.objects.filter(organization=org, idempotency_key="scope-table").first()
             or OneOffCallFactory(organization=org, to="+18005550101", idempotency_key="scope-table")
@@ -142,7 +163,11 @@ def state(org) -> dict:
         "dids": list(Did.objects.values_list("id", "friendly_name", "voice_enabled", "state")),
         "suppressions": list(Suppression.objects.values_list("id", "reason")),
         "calls": list(CallAttempt.objects.values_list("id", "status")),
-        "limit": Organization.objects.get(pk=org.pk).concurrency_limit,
+        "pools": list(SenderPool.objects.values_list("id", "name", "rate_per_minute")),
+        "messages": list(Message.objects.values_list("id", "status")),
+        "org": Organization.objects.values_list(
+            "concurrency_limit", "sms_credits", "blocked_words"
+        ).get(pk=org.pk),
         "alerts": Organization.objects.values_list("alert_webhook_url", "alert_secret").get(
             pk=org.pk
         ),

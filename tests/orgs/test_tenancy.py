@@ -5,12 +5,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign
-from dids.models import Did
+from dids.models import Did, SenderPool
+from messaging.models import Message
 from orgs.models import AlertDelivery
 from prospects.models import Prospect, ProspectPhone, Suppression
 from tests.factories import (
     DidFactory,
+    MessageFactory,
     OneOffCallFactory,
+    SenderPoolFactory,
     SuppressionFactory,
     make_alert,
     make_prospect,
@@ -29,6 +32,10 @@ def theirs(other_campaign):
         ).pk,
         "suppression": SuppressionFactory(organization=other_org).pk,
         "call": OneOffCallFactory(organization=other_org).pk,
+        "pool": SenderPoolFactory(organization=other_org).pk,
+        "message": MessageFactory(
+            campaign=other_campaign, status="failed", failure_reason="STALE"
+        ).pk,
         "alert": make_alert(other_org).pk,
     }
 
@@ -42,6 +49,8 @@ def ours(campaign):
         "did": DidFactory(organization=org).pk,
         "suppression": SuppressionFactory(organization=org).pk,
         "call": OneOffCallFactory(organization=org).pk,
+        "pool": SenderPoolFactory(organization=org).pk,
+        "message": MessageFactory(campaign=campaign, status="failed", failure_reason="STALE").pk,
         "alert": make_alert(org).pk,
     }
 
@@ -54,6 +63,9 @@ def snapshot() -> dict:
         "dids": list(Did.objects.order_by("id").values()),
         "suppressions": list(Suppression.objects.order_by("id").values()),
         "calls": list(CallAttempt.objects.order_by("id").values()),
+        "pools": list(SenderPool.objects.order_by("id").values()),
+        "pool_dids": list(SenderPool.dids.through.objects.order_by("id").values()),
+        "messages": list(Message.objects.order_by("id").values()),
         "alerts": list(AlertDelivery.objects.order_by("id").values()),
     }
 
@@ -75,6 +87,11 @@ BY_ID = [
     ("patch", "/api/v1/suppressions/{suppression}/", {"reason": "stop"}),
     ("delete", "/api/v1/suppressions/{suppression}/", None),
     ("get", "/api/v1/calls/{call}/", None),
+    ("get", "/api/v1/sender-pools/{pool}/", None),
+    ("put", "/api/v1/sender-pools/{pool}/", {"name": "Mine now"}),
+    ("patch", "/api/v1/sender-pools/{pool}/", {"dids": []}),
+    ("delete", "/api/v1/sender-pools/{pool}/", None),
+    ("get", "/api/v1/messages/{message}/", None),
     ("get", "/api/v1/alerts/{alert}/", None),
 ]
 
@@ -108,6 +125,9 @@ def test_importing_into_another_orgs_campaign_is_not_found(api, theirs):
         ("/api/v1/dids/health/", "did"),
         ("/api/v1/suppressions/", "suppression"),
         ("/api/v1/calls/", "call"),
+        ("/api/v1/sender-pools/", "pool"),
+        ("/api/v1/messages/", "message"),
+        ("/api/v1/dead-letters/", "message"),
         ("/api/v1/alerts/", "alert"),
     ],
 )
@@ -154,3 +174,12 @@ def test_creates_are_stamped_with_the_callers_org(api, org):
     )
     assert response.status_code == 201
     assert Campaign.objects.get(pk=response.json()["id"]).organization == org
+
+
+def test_retrying_another_orgs_dead_letters_touches_nothing(api, theirs):
+    before = snapshot()
+    response = api.post("/api/v1/dead-letters/retry/", {"ids": [theirs["message"]]}, format="json")
+    assert response.json() == {"requeued": 0, "skipped": 1}
+    response = api.post("/api/v1/dead-letters/retry/", {"failure_reason": "STALE"}, format="json")
+    assert response.json() == {"requeued": 0, "skipped": 0}
+    assert snapshot() == before

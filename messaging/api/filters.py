@@ -1,0 +1,22 @@
+import django_filters
+
+from campaigns.api.filters import caller_campaigns
+from messaging.models import Message
+
+
+class DeadLetterFilter(django_filters.FilterSet):
+    campaign = django_filters.ModelChoiceFilter(queryset=caller_campaigns)
+
+    class Meta:
+        model = Message
+        fields = {"failure_reason": ["exact", "in"]}
+
+
+class MessageFilter(DeadLetterFilter):
+    to = django_filters.CharFilter(help_text="The number texted, in E.164.")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Message
+        fields = {"status": ["exact", "in"], "failure_reason": ["exact", "in"]}
