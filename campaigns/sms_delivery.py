@@ -55,10 +55,10 @@ def texts_report(reports: dict[str, tuple[str, int | None, int]], outcomes: dict
             carrier_status=reported, updated_at=now
         )
     if undelivered:
-        from campaigns.sms_guard import campaign_error_rate_check
+        from campaigns.sms_send import error_rate_check
 
         for campaign_id in {row[4] for row, _, _ in undelivered if row[4]}:
-            campaign_error_rate_check(campaign_id=campaign_id)
+            error_rate_check(campaign_id)
     return {row[0] for row in rows}
 
 

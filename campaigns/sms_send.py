@@ -361,7 +361,7 @@ def _record(campaign: Campaign, out: _Outcome) -> None:
     if out.failed.get(Reason.BILLING):
         _billing_stopped(campaign, len(out.failed[Reason.BILLING]))
     if out.sent or out.failed:
-        _error_rate_check(campaign.id)
+        error_rate_check(campaign.id)
 
 
 def _billing_stopped(campaign: Campaign, n: int) -> None:
@@ -372,7 +372,8 @@ def _billing_stopped(campaign: Campaign, n: int) -> None:
     billing_stop_alert(org=campaign.organization, campaign_id=campaign.id, messages=n)
 
 
-def _error_rate_check(campaign_id: int) -> None:
+def error_rate_check(campaign_id: int) -> None:
+    """The error-rate guard on the campaign's recent sends, once its module is installed."""
     try:
         from campaigns.sms_guard import campaign_error_rate_check
     except ImportError:  # pragma: no cover
