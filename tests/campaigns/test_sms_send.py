@@ -19,6 +19,7 @@ from prospects.models import Prospect
 from tests.campaigns.conftest import work_until
 from tests.campaigns.sms import blast, sender_pool
 from tests.factories import SuppressionFactory, make_prospect
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("empty_streams")
 R = Message.FailureReason
@@ -161,6 +162,14 @@ def test_no_answer_from_the_carrier_is_no_response_and_never_resent(org, pool, c
     messages_send(campaign_id=campaign.id)
     text = Message.objects.get()
     assert (text.status, text.failure_reason, text.submitted) == ("failed", R.NO_RESPONSE, None)
+    assert send_all(campaign) == {"claimed": 0}
+    # The carrier takes it once its latency is over: waited for, so that it lands in this test
+    # and not in the carrier's counts of the next one.
+    eventually(
+        lambda: carrier.stats()["messages"]["by_to"] == {"+14155550101": 1},
+        timeout=5,
+        what="the late text at the carrier, once",
+    )
 
 
 def test_the_pool_rate_holds_texts_back_by_requeueing_then_times_them_out(org, carrier, settings):
