@@ -19,8 +19,9 @@ $(STAMP): $(PY) pyproject.toml
 
 install: $(STAMP)
 
-## A live voice campaign on embedded SQLite and Redis, then the admin on :8000 until Ctrl-C
-## (DEMO_EXIT=1: exit after the summary; DEMO_PROSPECTS=N; DATABASE_URL/REDIS_URL to use servers).
+## A live voice campaign and SMS blast on embedded SQLite and Redis, then the admin on :8000 until
+## Ctrl-C (DEMO_EXIT=1: exit after the summaries; DEMO_PROSPECTS=N, DEMO_SMS_PROSPECTS=N;
+## DATABASE_URL/REDIS_URL to use servers).
 demo: install
 	$(PY) scripts/demo.py
 

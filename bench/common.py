@@ -1,10 +1,8 @@
 """What the benchmarks share: a database of their own, set up and migrated, and Django."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -48,42 +46,19 @@ def drop_database(name: str) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from tests.e2e.processes import free_port as port
+
+    return port()
 
 
 def start_web(port: int, *, workers: int, threads: int, env: dict) -> subprocess.Popen:
-    """gunicorn serving the project on `port` (gthread workers), once it accepts connections."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={"ALLOWED_HOSTS": "127.0.0.1,localhost", **env},
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("gunicorn did not start")
+    """gunicorn serving the project on `port` (gthread workers), once it is up; its log is
+    bench/out/web.log."""
+    from tests.e2e.processes import start_web as start
+
+    log_dir = ROOT / "bench" / "out"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return start(log_dir, port=port, env=env, workers=workers, threads=threads).popen
 
 
 def cpu_seconds(pids: list[tuple[str, int]]) -> Counter:

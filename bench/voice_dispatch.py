@@ -155,7 +155,7 @@ class Stack:
 def numbers(count: int, now: datetime) -> list[str]:
     """`count` distinct numbers in a block whose local time is inside the federal window."""
     from prospects import windows
-    from tests.e2e.test_voice_campaign import BLOCKS
+    from tests.e2e.conftest import BLOCKS
 
     for block in BLOCKS:
         if windows.check(block.format(1), now, policy="federal").allowed:

@@ -1,12 +1,15 @@
 """Reads for campaigns: where a running campaign stands, in a few grouped queries."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Max, Min, Q, Sum
 
 from campaigns.dispatch import active_calls_by_org
 from campaigns.models import CallAttempt, Campaign
+from messaging.links import campaign_link_stats
+from messaging.models import Message
 from prospects.models import Prospect
 
 
@@ -48,14 +51,18 @@ def campaign_active_calls_get(*, campaign: Campaign) -> ActiveCalls:
     )
 
 
-def campaign_progress_get(*, campaign_id: int) -> CampaignProgress:
-    campaign = Campaign.objects.select_related("organization").get(pk=campaign_id)
-    prospects = dict(
+def _prospects_by_status(campaign_id: int) -> dict[str, int]:
+    return dict(
         Prospect.objects.filter(campaign_id=campaign_id)
         .values_list("status")
         .annotate(n=Count("id"))
         .order_by()
     )
+
+
+def campaign_progress_get(*, campaign_id: int) -> CampaignProgress:
+    campaign = Campaign.objects.select_related("organization").get(pk=campaign_id)
+    prospects = _prospects_by_status(campaign_id)
     attempts: dict[str, int] = {}
     rows = (
         CallAttempt.objects.filter(campaign_id=campaign_id)
@@ -77,4 +84,52 @@ def campaign_progress_get(*, campaign_id: int) -> CampaignProgress:
         attempts=attempts,
         calls_by_caller_id=list(by_caller_id),
         active=campaign_active_calls_get(campaign=campaign),
+    )
+
+
+@dataclass(frozen=True)
+class BlastProgress:
+    campaign: Campaign
+    prospects: dict[str, int]  # by prospect status
+    texts: dict[str, int]  # by message status
+    dead_letters: dict[str, int]  # failed texts by failure reason
+    submitted: int  # texts the carrier took
+    segments: int  # their segments: what the organization paid for
+    first_submitted_at: datetime | None
+    last_submitted_at: datetime | None
+    clicks: dict[str, int]  # messaging.links.campaign_link_stats
+
+
+def blast_progress_get(*, campaign_id: int) -> BlastProgress:
+    """Where an SMS campaign stands: its prospects, texts, dead letters, sends and clicks."""
+    campaign = Campaign.objects.select_related("organization", "sender_pool").get(pk=campaign_id)
+    prospects = _prospects_by_status(campaign_id)
+    texts: dict[str, int] = {}
+    dead_letters: dict[str, int] = {}
+    rows = (
+        Message.objects.filter(campaign_id=campaign_id)
+        .values_list("status", "failure_reason")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for status, reason, n in rows:
+        texts[status] = texts.get(status, 0) + n
+        if reason:
+            dead_letters[reason] = dead_letters.get(reason, 0) + n
+    sent = Message.objects.filter(campaign_id=campaign_id).aggregate(
+        n=Count("id", filter=Q(submitted=True)),
+        segments=Sum("segments", filter=Q(submitted=True)),
+        first=Min("submitted_at"),
+        last=Max("submitted_at"),
+    )
+    return BlastProgress(
+        campaign=campaign,
+        prospects=prospects,
+        texts=texts,
+        dead_letters=dead_letters,
+        submitted=sent["n"],
+        segments=sent["segments"] or 0,
+        first_submitted_at=sent["first"],
+        last_submitted_at=sent["last"],
+        clicks=campaign_link_stats(campaign=campaign),
     )

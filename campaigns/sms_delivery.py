@@ -11,6 +11,7 @@ from collections import defaultdict
 from django.utils import timezone
 
 from campaigns.events import events_emit
+from campaigns.sms_guard import campaign_error_rate_check
 from config.bulk import rows_update
 from messaging.models import MESSAGE_STATUS_RANK, Message, WebhookEvent
 from prospects.models import Prospect
@@ -54,11 +55,8 @@ def texts_report(reports: dict[str, tuple[str, int | None, int]], outcomes: dict
         Message.objects.filter(id__in=ids, status__in=_OPEN).update(
             carrier_status=reported, updated_at=now
         )
-    if undelivered:
-        from campaigns.sms_guard import campaign_error_rate_check
-
-        for campaign_id in {row[4] for row, _, _ in undelivered if row[4]}:
-            campaign_error_rate_check(campaign_id=campaign_id)
+    for campaign_id in {row[4] for row, _, _ in undelivered if row[4]}:
+        campaign_error_rate_check(campaign_id=campaign_id)
     return {row[0] for row in rows}
 
 

@@ -7,7 +7,9 @@ whose every prospect is delivered, failed or cancelled completes (a drip's queue
 waiting for their turn or their window, keep it sending). The sweep gives claims
 older than SMS_CLAIM_TIMEOUT_SECONDS back: a message that was never put to the carrier is
 queued again; one that was (`submitting_at`) is looked up at the carrier by its number, sender
-and time, and only queued again if the carrier has no such text.
+and time: found, it takes the carrier's sid and status (its delivery report may have come and
+been given up on while no text had the sid); not found, it is queued again and the segments it
+was charged come back.
 """
 
 import logging
@@ -15,15 +17,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from campaigns.events import event_emit
 from campaigns.models import Campaign
 from campaigns.sms_drip import drips_tick
+from campaigns.sms_delivery import texts_report
 from campaigns.sms_send import lanes_start
 from messaging.models import Message
-from messaging.providers import ProviderError, get_provider
+from messaging.providers import MessageInfo, ProviderError, get_provider
 from orgs.api.errors import DomainError
+from orgs.models import Organization
 from prospects.models import Prospect
 
 log = logging.getLogger(__name__)
@@ -96,30 +101,38 @@ def claims_release_stale(*, now: datetime | None = None) -> dict[str, int]:
     )
     found = requeued = 0
     for message in stale.filter(submitting_at__isnull=False, sid__isnull=True)[:500]:
-        sid = _carrier_sid(message)
-        if sid is False:
+        text = _carrier_text(message)
+        if text is False:
             continue  # the carrier could not say: try again next sweep
         with transaction.atomic():
-            if sid:
-                found += Message.objects.filter(pk=message.pk, status="sending").update(
-                    status=Message.Status.SENT, sid=sid, submitted=True, submitted_at=now,
+            if text:
+                moved = Message.objects.filter(pk=message.pk, status="sending").update(
+                    status=Message.Status.SENT, sid=text.sid, submitted=True, submitted_at=now,
                     updated_at=now,
                 )  # fmt: skip
                 Prospect.objects.filter(pk=message.prospect_id, status="sending").update(
                     status=Prospect.Status.SENT, updated_at=now
                 )
+                if moved:  # its reports came while no text had its sid: the carrier's word
+                    texts_report({text.sid: (text.status, text.error_code, 0)}, {})
+                found += moved
             else:
-                requeued += Message.objects.filter(pk=message.pk, status="sending").update(
+                moved = Message.objects.filter(pk=message.pk, status="sending").update(
                     status=Message.Status.QUEUED, claimed_by="", claimed_at=None,
                     submitting_at=None, updated_at=now,
                 )  # fmt: skip
+                if moved:  # paid for when it was put to the carrier, which never had it
+                    Organization.objects.filter(pk=message.organization_id).update(
+                        sms_credits=F("sms_credits") + message.segments
+                    )
+                requeued += moved
     return {"released": released, "found_at_carrier": found, "requeued": requeued}
 
 
-def _carrier_sid(message: Message) -> str | None | bool:
-    """The sid of the carrier's text to this number from this sender with this body, sent
-    since the claim put it to the carrier; None if there is none; False if the carrier could
-    not be asked."""
+def _carrier_text(message: Message) -> MessageInfo | None | bool:
+    """The carrier's text to this number from this sender with this body, sent since the
+    claim put it to the carrier; None if there is none; False if the carrier could not be
+    asked."""
     try:
         texts = get_provider().list_messages(
             to=message.to,
@@ -131,5 +144,5 @@ def _carrier_sid(message: Message) -> str | None | bool:
         return False
     for text in texts:
         if getattr(text, "body", None) in (None, message.body):
-            return text.sid
+            return text
     return None

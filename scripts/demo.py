@@ -1,4 +1,4 @@
-"""`make demo`: a live voice campaign on the embedded default, then the admin on :8000.
+"""`make demo`: a live voice campaign and SMS blast on the embedded default, then the admin.
 
 Options and environment variables: `python scripts/demo.py --help`; the parts are in `demo/`.
 """

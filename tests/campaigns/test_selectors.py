@@ -1,9 +1,14 @@
 """Where a campaign stands: its prospects and attempts only, the active calls the dispatch tick
-counts (its org's, the campaign pool's, everyone's) and the caller IDs it used most."""
+counts (its org's, the campaign pool's, everyone's) and the caller IDs it used most; a blast's
+texts, sends, dead letters and clicks."""
+
+from django.utils import timezone
 
 from campaigns.models import CallAttempt
-from campaigns.selectors import campaign_progress_get
-from tests.factories import CampaignFactory, ProspectFactory
+from campaigns.selectors import blast_progress_get, campaign_progress_get
+from messaging.models import Message, MessageShortLink
+from tests.campaigns.sms import blast, sender_pool
+from tests.factories import CampaignFactory, ProspectFactory, make_prospect
 
 
 def attempt(campaign, *, from_number: str, status: str = "finished", outcome: str = "busy"):
@@ -42,3 +47,46 @@ def test_counts_are_the_campaigns_own(campaign, other_campaign, settings):
     assert (active.org, active.org_limit) == (3, campaign.organization.concurrency_limit)
     assert (active.campaign_pool, active.campaign_pool_limit) == (7, 60)
     assert (active.total, active.global_limit) == (7, 50)
+
+
+def text(campaign, to: str, status: str, **fields):
+    prospect = make_prospect(
+        campaign, to, status="delivered" if status == "delivered" else "failed"
+    )
+    return Message.objects.create(
+        organization=campaign.organization,
+        campaign=campaign,
+        prospect=prospect,
+        to=to,
+        body="Hi",
+        status=status,
+        **fields,
+    )
+
+
+def test_a_blasts_progress_counts_its_own_texts_sends_dead_letters_and_clicks(org, other_org):
+    campaign = blast(org, sender_pool(org, "+14156660001"))
+    other = blast(other_org, sender_pool(other_org, "+14156669999"))
+    now = timezone.now()
+    sent = {"submitted": True, "submitted_at": now}
+    delivered = text(campaign, "+14155550101", "delivered", segments=2, **sent)
+    text(campaign, "+14155550102", "failed", failure_reason="UNDELIVERED", **sent)
+    text(campaign, "+14155550103", "failed", failure_reason="BLOCKED_CONTENT", submitted=False)
+    text(other, "+14155550101", "delivered", **sent)
+    MessageShortLink.objects.create(
+        organization=org,
+        campaign=campaign,
+        message=delivered,
+        code="abc",
+        url="https://x.io",
+        clicks=3,
+    )
+
+    progress = blast_progress_get(campaign_id=campaign.pk)
+
+    assert progress.texts == {"delivered": 1, "failed": 2}
+    assert progress.dead_letters == {"UNDELIVERED": 1, "BLOCKED_CONTENT": 1}
+    assert (progress.submitted, progress.segments) == (2, 3)
+    assert progress.first_submitted_at == progress.last_submitted_at == now
+    assert progress.prospects == {"delivered": 1, "failed": 2}
+    assert progress.clicks == {"clicks": 3, "links_clicked": 1, "messages_clicked": 1}

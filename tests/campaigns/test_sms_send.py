@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from campaigns.events import campaign_stream, events_read
@@ -19,6 +20,7 @@ from prospects.models import Prospect
 from tests.campaigns.conftest import work_until
 from tests.campaigns.sms import blast, sender_pool
 from tests.factories import SuppressionFactory, make_prospect
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("empty_streams")
 R = Message.FailureReason
@@ -161,6 +163,14 @@ def test_no_answer_from_the_carrier_is_no_response_and_never_resent(org, pool, c
     messages_send(campaign_id=campaign.id)
     text = Message.objects.get()
     assert (text.status, text.failure_reason, text.submitted) == ("failed", R.NO_RESPONSE, None)
+    assert send_all(campaign) == {"claimed": 0}
+    # The carrier takes it once its latency is over: waited for, so that it lands in this test
+    # and not in the carrier's counts of the next one.
+    eventually(
+        lambda: carrier.stats()["messages"]["by_to"] == {"+14155550101": 1},
+        timeout=5,
+        what="the late text at the carrier, once",
+    )
 
 
 def test_the_pool_rate_holds_texts_back_by_requeueing_then_times_them_out(org, carrier, settings):
@@ -234,12 +244,56 @@ def test_a_lost_claim_is_queued_again_or_found_at_the_carrier(org, pool, carrier
     assert claims_release_stale() == {"released": 1, "found_at_carrier": 1, "requeued": 1}
     texts = {m.pk: m for m in Message.objects.all()}
     assert texts[never_sent.pk].status == "queued"
-    assert (texts[sent_unrecorded.pk].status, texts[sent_unrecorded.pk].sid) == ("sent", answer.sid)
+    found = texts[sent_unrecorded.pk]
+    assert (found.sid, found.submitted) == (answer.sid, True)
+    assert found.status in ("sent", "delivered", "failed")  # as far as the carrier has got
     assert texts[not_at_carrier.pk].status == "queued"
     send_all(campaign)
     assert carrier.stats()["messages"]["by_to"] == {
         "+14155550101": 1, "+14155550102": 1, "+14155550103": 1
     }  # fmt: skip
+
+
+def _lost_while_submitting(message) -> None:
+    """`message` as a worker that died while putting it to the carrier left it: claimed long
+    ago, marked as being sent, paid for."""
+    long_ago = timezone.now() - timedelta(minutes=11)
+    Message.objects.filter(pk=message.pk).update(
+        status="sending", claimed_by="gone", claimed_at=long_ago, submitting_at=long_ago
+    )
+    Organization.objects.filter(pk=message.organization_id).update(
+        sms_credits=F("sms_credits") - message.segments
+    )
+
+
+def test_a_lost_claim_the_carrier_never_had_is_paid_for_once(org, pool, carrier):
+    campaign = started(org, pool, "+14155550101")
+    _lost_while_submitting(Message.objects.get())
+    assert claims_release_stale()["requeued"] == 1
+    org.refresh_from_db()
+    assert org.sms_credits == 10_000  # its segment came back with the claim
+    send_all(campaign)
+    org.refresh_from_db()
+    assert (org.sms_credits, Message.objects.get().status) == (10_000 - 1, "sent")
+
+
+def test_a_lost_claim_found_at_the_carrier_takes_the_report_it_missed(org, pool, carrier):
+    carrier.scenario(to_suffix={"01": ["sms_delivered"]})
+    campaign = started(org, pool, "+14155550101")
+    text = Message.objects.get()
+    _lost_while_submitting(text)
+    get_provider().send_messages(
+        [MessageRequest(to=text.to, from_=text.from_number, body=text.body,
+                        status_callback="")]
+    )  # fmt: skip  # its reports went nowhere (or came before the sweep and were given up on)
+    eventually(lambda: carrier.stats()["messages"]["by_status"], what="the text delivered")
+    assert claims_release_stale()["found_at_carrier"] == 1
+    text.refresh_from_db()
+    assert (text.status, text.delivered, text.submitted) == ("delivered", True, True)
+    assert Prospect.objects.get().status == "delivered"
+    sms_tick()
+    campaign.refresh_from_db()
+    assert campaign.status == "completed"
 
 
 def test_delivery_reports_settle_texts_and_prospects_and_never_regress(

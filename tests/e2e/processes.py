@@ -1,4 +1,5 @@
-"""Real processes for end-to-end tests: the carrier simulator, Celery workers, beat.
+"""Real processes for end-to-end tests: the carrier simulator, Celery workers, the dispatcher,
+the web tier on gunicorn.
 
 Each runs as `manage.py` or `celery` would in production, against the test database (the
 environment names it) and the test Redis; its output goes to a log file that a failing test
@@ -6,6 +7,7 @@ prints. Stopping is SIGTERM, then SIGKILL (`demo.processes.Process`).
 """
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -32,7 +34,9 @@ def service_env(**extra: str) -> dict[str, str]:
     }
 
 
-def start_simulator(log_dir: Path, *, account: str, token: str) -> tuple[Process, str]:
+def start_simulator(
+    log_dir: Path, *, account: str, token: str, callbacks_in_flight: int = 256
+) -> tuple[Process, str]:
     """`manage.py run_carrier_simulator` on a free port; returns it and its base URL."""
     process = Process(
         "simulator",
@@ -44,6 +48,8 @@ def start_simulator(log_dir: Path, *, account: str, token: str) -> tuple[Process
             "0",
             "--account",
             f"{account}:{token}",
+            "--callbacks-in-flight",
+            str(callbacks_in_flight),
         ],
         service_env(),
         log_dir,
@@ -110,4 +116,39 @@ def start_dispatcher(
         log_dir,
     )
     process.wait_for("Dispatcher ticking")
+    return process
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_web(
+    log_dir: Path, *, port: int, env: dict[str, str], workers: int = 2, threads: int = 8
+) -> Process:
+    """gunicorn serving the project on `port` (gthread workers), as production runs it."""
+    process = Process(
+        "web",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "info",
+        ],
+        {"ALLOWED_HOSTS": "127.0.0.1,localhost", **env},
+        log_dir,
+    )
+    process.wait_for("Booting worker")
     return process

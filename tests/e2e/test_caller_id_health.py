@@ -18,9 +18,9 @@ from dids.models import Did, DidHealthEvent
 from prospects.models import Prospect
 from tests.campaigns.conftest import import_rows
 from tests.carrier import sim_scenario
-from tests.e2e.conftest import ACCOUNT, TOKEN
-from tests.e2e.processes import service_env, start_dispatcher, start_worker
-from tests.e2e.test_voice_campaign import _state, callable_block
+from tests.e2e.conftest import callable_block, carrier_env
+from tests.e2e.processes import start_dispatcher, start_worker
+from tests.e2e.test_voice_campaign import _state
 from tests.factories import CampaignFactory, DidFactory, OrganizationFactory
 from tests.waiting import eventually
 
@@ -64,11 +64,9 @@ def test_a_spam_labelled_caller_id_cools_then_burns_while_the_others_carry_the_c
         ring_seconds=[2, 8],
         spam_from={BAD: 1.0, **dict.fromkeys(HOPELESS, 1.0)},
     )
-    env = service_env(
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        TWILIO_API_BASE_URL=carrier,
-        PUBLIC_BASE_URL=live_server.url,
+    env = carrier_env(
+        carrier,
+        live_server.url,
         DIALER_GLOBAL_CONCURRENCY="40",
         DIALER_AMD_GRACE_SECONDS="1",
         # Every caller ID above 0.5 counts as equally healthy, so the spam-labelled one keeps its

@@ -12,12 +12,11 @@ from django.db.models import Count
 from campaigns.models import CallAttempt, Campaign
 from campaigns.services import campaign_start
 from messaging.models import WebhookEvent
-from prospects import windows
 from prospects.models import Prospect
 from tests.campaigns.conftest import import_rows
 from tests.carrier import sim_scenario
-from tests.e2e.conftest import ACCOUNT, TOKEN
-from tests.e2e.processes import service_env, start_dispatcher, start_worker
+from tests.e2e.conftest import callable_block, carrier_env
+from tests.e2e.processes import start_dispatcher, start_worker
 from tests.factories import CampaignFactory, DidFactory, OrganizationFactory
 from tests.waiting import eventually
 
@@ -25,21 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PROSPECTS = 500
 ORG_LIMIT = 12
-# Number blocks in several parts of the world: the test dials the one whose local time is
-# inside the federal window now, so it runs whatever the hour.
-BLOCKS = ("+1212555{:04d}", "+1415555{:04d}", "+1808555{:04d}", "+4420794{:05d}", "+6129876{:04d}")
-
-
-def callable_block(now: datetime) -> str:
-    for block in BLOCKS:
-        number = block.format(1)
-        verdict = windows.check(number, now, policy="federal")
-        if (
-            verdict.allowed
-            and windows.check(number, now.replace(minute=0), policy="federal").allowed
-        ):
-            return block
-    pytest.skip("no number block is inside the calling window right now")
 
 
 def _state(campaign) -> str:
@@ -82,11 +66,9 @@ def test_a_campaign_runs_to_completed_through_a_worker_crash(
         out_of_order=True,
         duplicate_callbacks=True,
     )
-    env = service_env(
-        TWILIO_ACCOUNT_SID=ACCOUNT,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        TWILIO_API_BASE_URL=carrier,
-        PUBLIC_BASE_URL=live_server.url,
+    env = carrier_env(
+        carrier,
+        live_server.url,
         INBOX_UNKNOWN_SID_GRACE_SECONDS="2",
         PROSPECT_LOCK_TIMEOUT_SECONDS="4",
         DIALER_RECONCILE_AFTER_SECONDS="3",

@@ -1,8 +1,10 @@
-"""Demo data: an organization, its users and API key, 20 caller IDs and a fresh voice campaign.
+"""Demo data: an organization, its users and API key, 20 caller IDs, a fresh voice campaign and
+a fresh SMS blast texting from a sender pool of those caller IDs.
 
-Run again, it brings the same organization, users and key up to date, replaces the demo
-campaign with a new one (the old one's prospects and attempts go with it) and moves the 20
-caller IDs to the area codes the new campaign calls.
+Run again, it brings the same organization, users, key and sender pool up to date, replaces
+the demo campaigns with new ones (the old ones' prospects, attempts and texts go with them),
+tops the organization's SMS credit up and moves the 20 caller IDs to the area codes the new
+campaigns call and text.
 
 The prospects live where the federal calling window (08:00-21:00 recipient-local) is open now
 and stays open for `--window-minutes`, so the campaign can finish whatever the hour without
@@ -24,8 +26,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from dids.models import Did
+from dids.models import Did, SenderPool
 from dids.services import did_number_fields
+from messaging.models import MessageVariant
 from orgs.models import ALL_SCOPES, Membership, Organization
 from orgs.selectors import api_key_get_by_raw
 from orgs.services import api_key_create, org_create
@@ -35,7 +38,25 @@ from prospects.models import Suppression
 
 DEMO_APPS = ("orgs", "prospects", "dids", "campaigns", "messaging")
 DEMO_CAMPAIGN = "Demo voice campaign"
+DEMO_BLAST = "Demo SMS blast"
+SENDER_POOL = "Demo senders"
 DIDS = 20
+# Each caller ID texts 25 segments a second (the demo's carrier paces long codes the same,
+# demo/scenario.py), the pool 500 texts a second in all.
+SMS_MPS = 25
+POOL_RATE_PER_MINUTE = 30_000
+CREDITS_PER_PROSPECT = 3  # segments of credit a blast gets, more than its texts take
+VARIANTS = (  # (name, text, percentage): one with a link, whose clicks are counted
+    ("A", "Hi {first_name}, your {plan} plan renews next week. Questions? Just reply. "
+     "Reply STOP to opt out.", 50),
+    ("B", "{first_name}, spring prices are in: see what the {plan} plan gets you at "
+     "https://demo.example.com/spring Reply STOP to opt out.", 50),
+)  # fmt: skip
+# An offer some imported rows carry that the organization's blocked words catch: their texts
+# are dead-lettered (BLOCKED_CONTENT) before the carrier is asked.
+BLOCKED_WORDS = ["casino"]
+FLAGGED_PLAN = "casino night"
+FLAGGED_SHARE = 0.002
 # Number prefixes by tier (the first tier with a prefix inside the window now is used), each
 # with the place its caller IDs are named after. US territories keep the US tier open from
 # 12:00 UTC (Puerto Rico) round to 11:00 UTC (Guam).
@@ -68,6 +89,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--prospects", type=int, default=2000)
+        parser.add_argument(
+            "--sms-prospects", type=int, default=5000, help="the blast's audience (0: no blast)"
+        )
         parser.add_argument("--key-file", default=str(settings.VAR_DIR / "demo_api_key.txt"))
         parser.add_argument("--concurrency-limit", type=int, default=40, help="the org's limit")
         parser.add_argument("--calls-per-second", type=float, default=25)
@@ -85,13 +109,18 @@ class Command(BaseCommand):
         org = Organization.objects.filter(slug="demo").first() or org_create(
             name="Demo Outbound Co", slug="demo"
         )
-        Organization.objects.filter(pk=org.pk).update(concurrency_limit=opts["concurrency_limit"])
+        Organization.objects.filter(pk=org.pk).update(
+            concurrency_limit=opts["concurrency_limit"],
+            sms_credits=CREDITS_PER_PROSPECT * opts["sms_prospects"],
+            blocked_words=BLOCKED_WORDS,
+        )
         self._users(org)
         key = self._api_key(org, Path(opts["key_file"]))
         places = callable_prefixes(timezone.now(), dt.timedelta(minutes=opts["window_minutes"]))
         dids_sync(org, places)
         campaign = self._campaign(org, opts)
         result = self._prospects(campaign, list(places), opts["prospects"], opts["seed"])
+        blast = self._blast(org, list(places), opts["sms_prospects"], opts["seed"] + 1)
         self.stdout.write(
             f"Calling {', '.join(f'{p} ({place})' for p, place in places.items())}: inside the "
             "federal window now."
@@ -101,7 +130,14 @@ class Command(BaseCommand):
             f"queued, {result['suppressed']} on the DNC list (kept, never dialed); "
             f"{result['error_count']} bad row rejected."
         )
-        self.stdout.write(f"Demo org: {org.slug}; campaign id {campaign.pk}.")
+        if blast is not None:
+            self.stdout.write(
+                f"SMS blast: {opts['sms_prospects']:,} prospects, texted from the "
+                f"{DIDS} caller IDs at {SMS_MPS} segments/s each; "
+                f"{CREDITS_PER_PROSPECT * opts['sms_prospects']:,} segments of credit."
+            )
+        blast_id = f", SMS blast id {blast.pk}" if blast is not None else ""
+        self.stdout.write(f"Demo org: {org.slug}; campaign id {campaign.pk}{blast_id}.")
         self.stdout.write(f"API key (also in {opts['key_file']}):")
         self.stdout.write(key)
 
@@ -119,23 +155,53 @@ class Command(BaseCommand):
             voicemail_drop="Hi, this is Demo Outbound Co about your plan. Please call us back.",
         )
 
-    def _prospects(self, campaign, prefixes: list[str], count: int, seed: int) -> dict:
-        """Generated prospects through the real import (with the DNC list it checks)."""
+    def _blast(self, org, prefixes: list[str], count: int, seed: int) -> Campaign | None:
+        """A fresh SMS blast (the last run's goes, with its texts) from the demo's pool."""
+        Campaign.objects.filter(organization=org, name=DEMO_BLAST).delete()
+        if count <= 0:
+            return None
+        pool, _ = SenderPool.objects.update_or_create(
+            organization=org, name=SENDER_POOL, defaults={"rate_per_minute": POOL_RATE_PER_MINUTE}
+        )
+        pool.dids.set(Did.objects.filter(organization=org))
+        blast = Campaign.objects.create(
+            organization=org,
+            name=DEMO_BLAST,
+            channel=Campaign.Channel.SMS,
+            sms_mode=Campaign.SmsMode.BLAST,
+            sender_pool=pool,
+            calling_policy=Campaign.CallingPolicy.FEDERAL,
+        )
+        for position, (name, body, percentage) in enumerate(VARIANTS):
+            MessageVariant.objects.create(
+                campaign=blast, name=name, body=body, percentage=percentage, position=position
+            )
+        self._prospects(
+            blast, prefixes, count, seed, source="demo-sms", flagged=int(count * FLAGGED_SHARE)
+        )
+        return blast
+
+    def _prospects(
+        self, campaign, prefixes: list[str], count: int, seed: int, *, source="demo", flagged=0
+    ) -> dict:
+        """Generated prospects through the real import (with the DNC list it checks); the
+        last `flagged` carry FLAGGED_PLAN."""
         rng = random.Random(seed)
         numbers = generate_numbers(rng, prefixes, count)
         dnc = numbers[: max(1, int(count * DNC_SHARE))]
-        Suppression.objects.filter(organization=campaign.organization, source="demo").delete()
+        Suppression.objects.filter(organization=campaign.organization, source=source).delete()
         suppressions_import(
             org=campaign.organization,
             fileobj=io.BytesIO(("phone,reason\n" + "\n".join(f"{n},dnc" for n in dnc)).encode()),
-            source="demo",
+            source=source,
         )
         rows = ["phone,first_name,last_name,email,plan"]
         for i, number in enumerate(numbers):
             first, last = rng.choice(FIRST), rng.choice(LAST)
+            plan = rng.choice(["basic", "pro"]) if i < count - flagged else FLAGGED_PLAN
             rows.append(
                 f"{_written(rng, number)},{first},{last},"
-                f"{first.lower()}.{last.lower()}{i}@example.com,{rng.choice(['basic', 'pro'])}"
+                f"{first.lower()}.{last.lower()}{i}@example.com,{plan}"
             )
         rows.append("555-0100,Bad,Row,,")  # an invalid number, reported with its line
         return prospects_import(
@@ -236,5 +302,7 @@ def dids_sync(org, places: dict[str, str]) -> None:
                 "friendly_name": f"Demo line {place}",
                 "state": Did.State.ACTIVE,
                 "health_score": 1.0,
+                "sms_enabled": True,
+                "sms_mps": SMS_MPS,
             },
         )
