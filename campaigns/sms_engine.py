@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from campaigns.events import event_emit
 from campaigns.models import Campaign
-from campaigns.sms_drip import drips_tick
 from campaigns.sms_delivery import texts_report
+from campaigns.sms_drip import drips_tick
 from campaigns.sms_send import lanes_start
 from messaging.models import Message
 from messaging.providers import MessageInfo, ProviderError, get_provider
