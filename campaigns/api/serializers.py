@@ -314,3 +314,21 @@ class CallErrorSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="carrier_*: the carrier's error code."
     )
     call = CallSerializer(required=False, help_text="carrier_*: the call, finished `rejected`.")
+
+
+class SmsStatsSerializer(serializers.Serializer):
+    """Where an SMS campaign stands (campaigns.selectors.blast_progress_get)."""
+
+    prospects = serializers.DictField(child=serializers.IntegerField(), help_text="By status.")
+    texts = serializers.DictField(child=serializers.IntegerField(), help_text="By status.")
+    dead_letters = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Failed texts by failure reason."
+    )
+    submitted = serializers.IntegerField(help_text="Texts the carrier took.")
+    segments = serializers.IntegerField(help_text="Their segments: the credit they used.")
+    first_submitted_at = serializers.DateTimeField(allow_null=True)
+    last_submitted_at = serializers.DateTimeField(allow_null=True)
+    clicks = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Short-link clicks: clicks, links_clicked, messages_clicked.",
+    )

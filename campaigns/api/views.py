@@ -20,10 +20,12 @@ from campaigns.api.serializers import (
     ConcurrencySettingsSerializer,
     ImportFileSerializer,
     ImportResultSerializer,
+    SmsStatsSerializer,
     TransitionErrorSerializer,
 )
 from campaigns.calls import CallNotPlaced, call_place
 from campaigns.models import CallAttempt, Campaign
+from campaigns.selectors import blast_progress_get
 from campaigns.services import (
     InvalidTransition,
     campaign_cancel,
@@ -121,6 +123,22 @@ class CampaignViewSet(TenantModelViewSet):
         Calls in flight finish.
         """
         return self._transition(campaign_cancel)
+
+    @extend_schema(
+        operation_id="campaigns_sms_stats",
+        responses={200: SmsStatsSerializer, 409: TransitionErrorSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="sms-stats")
+    def sms_stats(self, request, pk=None):
+        """An SMS campaign's texts by status, dead letters by reason, sends and link clicks."""
+        campaign = self.get_object()
+        if campaign.channel != Campaign.Channel.SMS:
+            return Response(
+                {"detail": "Not an SMS campaign.", "code": "not_sms", "status": campaign.status},
+                status=status.HTTP_409_CONFLICT,
+            )
+        progress = blast_progress_get(campaign_id=campaign.pk)
+        return Response(SmsStatsSerializer(progress).data)
 
     def _transition(self, service: Callable[..., Campaign]) -> Response:
         campaign = self.get_object()

@@ -318,3 +318,31 @@ def test_delivery_reports_settle_texts_and_prospects_and_never_regress(
     sms_tick()
     campaign.refresh_from_db()
     assert campaign.status == "completed"
+
+
+def test_the_sms_stats_endpoint_counts_texts_dead_letters_and_clicks(
+    api, other_api, org, pool, carrier, client
+):
+    org.blocked_words = ["casino"]
+    org.save()
+    campaign = blast(org, pool, ("See https://shop.example.com/a", 50), ("Casino night", 50))
+    for n in range(20):
+        make_prospect(campaign, f"+1415555{n:04d}")
+    campaign_start(campaign=campaign)
+    send_all(campaign)
+    link = campaign.short_links.first()
+    assert client.get(f"/l/{link.code}", HTTP_USER_AGENT="test").status_code == 302
+    body = api.get(f"/api/v1/campaigns/{campaign.pk}/sms-stats/").json()
+    texts = Message.objects.filter(campaign=campaign)
+    blocked = texts.filter(failure_reason=R.BLOCKED_CONTENT).count()
+    assert blocked > 0
+    assert body["texts"] == {"sent": 20 - blocked, "failed": blocked}
+    assert body["dead_letters"] == {R.BLOCKED_CONTENT: blocked}
+    assert body["submitted"] == body["segments"] == 20 - blocked
+    assert body["clicks"] == {"clicks": 1, "links_clicked": 1, "messages_clicked": 1}
+    assert other_api.get(f"/api/v1/campaigns/{campaign.pk}/sms-stats/").status_code == 404
+
+
+def test_the_sms_stats_of_a_voice_campaign_is_409(api, campaign):
+    response = api.get(f"/api/v1/campaigns/{campaign.pk}/sms-stats/")
+    assert response.status_code == 409 and response.json()["code"] == "not_sms"
