@@ -34,19 +34,20 @@ def _newest(alias: str, *, failures: bool = False) -> str:
     reasons = ", ".join(["%s"] * len(SEND_FAILURES))
     reason = f" AND failure_reason IN ({reasons})" if failures else ""
     return (
-        f"SELECT * FROM (SELECT status, updated_at FROM {Message._meta.db_table}"
+        f"SELECT * FROM (SELECT id, status FROM {Message._meta.db_table}"
         f" WHERE campaign_id = %s AND status = %s{reason} ORDER BY id DESC LIMIT %s) AS {alias}"
     )
 
 
-# The window: the last N sends, newest first by updated_at, counted in one statement. Each
-# status contributes its newest N by id (ids follow sending order), so the statement reads
-# at most 3 N rows however many the campaign has sent; a send finished long after the N
-# newer ones of its status is left out, which only an exact (full) scan would catch.
+# The window: the last N sends in sending order (ids follow it), each with what became of it,
+# counted in one statement. Each status contributes its newest N by id, and the newest N of
+# their union are exactly the campaign's newest N, so the statement reads at most 3 N rows
+# however many the campaign has sent. (Ordering by updated_at instead would let delivery
+# reports applied in one batch, with one timestamp, decide which texts count.)
 _WINDOW_SQL = (
     "SELECT count(*), coalesce(sum(CASE WHEN status = %s THEN 1 ELSE 0 END), 0) FROM"
     f" (SELECT status FROM ({_newest('s')} UNION ALL {_newest('d')} UNION ALL"
-    f" {_newest('f', failures=True)}) AS c ORDER BY updated_at DESC LIMIT %s) AS w"
+    f" {_newest('f', failures=True)}) AS c ORDER BY id DESC LIMIT %s) AS w"
 )
 
 

@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from campaigns.events import campaign_stream, events_read, org_stream
 from campaigns.models import Campaign
-from campaigns.sms_guard import billing_dedupe_key, billing_stop_alert, campaign_error_rate_check
+from campaigns.sms_guard import (
+    billing_dedupe_key,
+    billing_stop_alert,
+    campaign_error_rate_check,
+    campaign_error_rate_window,
+)
 from config.redis import get_redis
 from messaging.models import Message
 from orgs.models import AlertDelivery, Organization
@@ -147,7 +152,7 @@ def test_only_the_newest_sends_count(sms, texts, settings):
     assert campaign_error_rate_check(campaign_id=sms.pk) is True
 
 
-def test_the_window_follows_when_sends_ended_not_when_they_were_written(sms, texts):
+def test_a_text_that_fails_late_counts_in_its_place_in_sending_order(sms, texts):
     texts(sms, 100, "sent")
     texts(sms, 100, "delivered")
     # The oldest 60 sent texts fail late (undelivered): they are among the newest sends now.
@@ -156,6 +161,20 @@ def test_the_window_follows_when_sends_ended_not_when_they_were_written(sms, tex
         status="failed", failure_reason="UNDELIVERED", updated_at=timezone.now()
     )
     assert campaign_error_rate_check(campaign_id=sms.pk) is True
+
+
+def test_late_reports_for_old_texts_do_not_crowd_the_newest_sends_out(sms, texts):
+    """The window is the last sends in sending order: a batch of late delivery reports for
+    older texts, all applied at one time, does not push the newest sends out of it."""
+    texts(sms, 300, "delivered")
+    oldest = Message.objects.filter(campaign=sms).order_by("id").values_list("id", flat=True)
+    now = timezone.now()
+    Message.objects.filter(id__in=list(oldest[:60])).update(
+        status="failed", failure_reason="UNDELIVERED", updated_at=now
+    )
+    Message.objects.filter(id__in=list(oldest[60:])).update(updated_at=now)  # one batch
+    assert campaign_error_rate_window(campaign_id=sms.pk, size=200) == (200, 0)
+    assert campaign_error_rate_check(campaign_id=sms.pk) is False
 
 
 @pytest.mark.parametrize("status", ["created", "paused", "completed", "cancelled"])
