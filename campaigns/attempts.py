@@ -18,8 +18,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns.events import event_emit, events_emit
+from campaigns.events import events_emit
 from campaigns.models import CallAttempt, Campaign
+from campaigns.services import campaign_auto_pause
 from config.bulk import rows_insert, rows_update, sql_in, sql_rows
 from dids.selection import dids_select_for_calls
 from messaging.providers import (
@@ -31,7 +32,6 @@ from messaging.providers import (
     retry_delay,
 )
 from messaging.services import carrier_calls_record, provider_error_handle, webhook_url
-from orgs.alerts import alert_emit
 from orgs.models import Organization
 from prospects import windows
 from prospects.models import Prospect
@@ -309,19 +309,7 @@ def _inside_window(
 def _no_dids(campaign: Campaign, pids: list[int], claim: str, now: datetime) -> None:
     """No healthy caller ID left: the prospects wait, the campaign pauses until resumed."""
     _release(pids, claim, when=now)
-    paused = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.DIALING).update(
-        status=Campaign.Status.PAUSED, pause_reason="no_dids", updated_at=now
-    )
-    if paused:
-        event_emit(
-            "campaign.paused.no_dids", org_id=campaign.organization_id, campaign_id=campaign.id
-        )
-        alert_emit(
-            org=campaign.organization,
-            event="campaign.paused.no_dids",
-            data={"campaign_id": campaign.id, "campaign_name": campaign.name, "reason": "no_dids"},
-        )
-    campaign.status = Campaign.Status.PAUSED
+    campaign_auto_pause(campaign=campaign, reason=Campaign.PauseReason.NO_DIDS, now=now)
 
 
 def _call_request(campaign: Campaign, attempt: Placing) -> CallRequest:

@@ -7,6 +7,7 @@ from campaigns.events import event_emit
 from campaigns.models import Campaign
 from campaigns.validation import validate_variants
 from messaging.models import MessageVariant
+from orgs.alerts import alert_emit
 from orgs.api.errors import DomainError
 from prospects.models import Prospect
 
@@ -105,6 +106,32 @@ def campaign_pause(*, campaign: Campaign, reason: str = Campaign.PauseReason.MAN
     )
     campaign.refresh_from_db()
     return campaign
+
+
+def campaign_auto_pause(*, campaign: Campaign, reason: str, now=None, **details) -> bool:
+    """dialing -> paused by the engine (no_dids, error_rate): one conditional update, the event
+    `campaign.paused.<reason>` and an alert to the organization. True when this paused it;
+    it stays paused until an operator resumes it."""
+    with transaction.atomic():
+        paused = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.DIALING).update(
+            status=Campaign.Status.PAUSED, pause_reason=reason, updated_at=now or timezone.now()
+        )
+        if not paused:
+            return False
+        event = f"campaign.paused.{reason}"
+        event_emit(event, org_id=campaign.organization_id, campaign_id=campaign.pk, **details)
+        alert_emit(
+            org=campaign.organization,
+            event=event,
+            data={
+                "campaign_id": campaign.pk,
+                "campaign_name": campaign.name,
+                "reason": str(reason),
+                **details,
+            },
+        )
+    campaign.status, campaign.pause_reason = Campaign.Status.PAUSED, reason
+    return True
 
 
 def campaign_resume(*, campaign: Campaign) -> Campaign:

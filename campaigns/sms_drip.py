@@ -38,8 +38,8 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from campaigns.events import event_emit
 from campaigns.models import Campaign
+from campaigns.services import campaign_auto_pause
 from campaigns.sms_blast import (
     AudienceRow,
     audience_evaluate,
@@ -262,10 +262,4 @@ def _next_prospect(
 
 def _pause_without_senders(campaign: Campaign, now: datetime) -> None:
     """No active SMS-enabled caller ID left in the pool: paused until an operator resumes."""
-    paused = Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.DIALING).update(
-        status=Campaign.Status.PAUSED, pause_reason=Campaign.PauseReason.NO_DIDS, updated_at=now
-    )
-    if paused:
-        event_emit(
-            "campaign.paused.no_dids", org_id=campaign.organization_id, campaign_id=campaign.id
-        )
+    campaign_auto_pause(campaign=campaign, reason=Campaign.PauseReason.NO_DIDS, now=now)

@@ -8,11 +8,9 @@ import logging
 
 import redis
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
-from campaigns.events import event_emit
 from campaigns.models import Campaign
+from campaigns.services import campaign_auto_pause
 from config.bulk import sql_rows
 from config.redis import get_redis
 from messaging.models import Message
@@ -91,31 +89,7 @@ def campaign_error_rate_check(*, campaign_id: int) -> bool:
         "window": size,
         "threshold": threshold,
     }
-    with transaction.atomic():
-        paused = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.DIALING).update(
-            status=Campaign.Status.PAUSED,
-            pause_reason=Campaign.PauseReason.ERROR_RATE,
-            updated_at=timezone.now(),
-        )
-        if not paused:
-            return False
-        event_emit(
-            "campaign.paused.error_rate",
-            org_id=campaign.organization_id,
-            campaign_id=campaign_id,
-            **details,
-        )
-        alert_emit(
-            org=campaign.organization,
-            event="campaign.paused.error_rate",
-            data={
-                "campaign_id": campaign_id,
-                "campaign_name": campaign.name,
-                "reason": Campaign.PauseReason.ERROR_RATE.value,
-                **details,
-            },
-        )
-    return True
+    return campaign_auto_pause(campaign=campaign, reason=Campaign.PauseReason.ERROR_RATE, **details)
 
 
 def billing_dedupe_key(org_id: int) -> str:
