@@ -203,6 +203,18 @@ def submitted_rate(campaign) -> tuple[int, float, float]:
     return len(times), len(times) / max(span, 1e-9), steady
 
 
+def texts_left(campaign, *statuses: str):
+    """A check for wait_until: True once none of the campaign's texts is in `statuses`, else
+    how many still are."""
+    from messaging.models import Message
+
+    def check():
+        left = Message.objects.filter(campaign=campaign, status__in=statuses).count()
+        return True if left == 0 else left
+
+    return check
+
+
 def wait_until(check, *, idle: float, what: str) -> float:
     """Poll until `check()` is true; gives up when its progress stops for `idle` seconds."""
     started, last, seen = time.monotonic(), time.monotonic(), None
@@ -232,19 +244,12 @@ def run_blast(stack, campaign, table) -> tuple[float, bool]:
     queued = campaign.audience.get("queued", 0)
     console.print(f"blast: {campaign.audience}")
 
-    def pending():
-        left = Message.objects.filter(campaign=campaign, status__in=["queued", "sending"]).count()
-        return True if left == 0 else left
-
-    wait_until(pending, idle=60, what="sending")
+    wait_until(texts_left(campaign, "queued", "sending"), idle=60, what="sending")
     cpu = cpu_seconds(stack.pids())
     cpu.subtract(before)
 
-    def reported():
-        left = Message.objects.filter(campaign=campaign, status="sent").count()
-        return True if left == 0 else left
-
-    reports_s = wait_until(reported, idle=60, what="delivery reports") + (time.monotonic() - t0)
+    left = texts_left(campaign, "sent")
+    reports_s = wait_until(left, idle=60, what="delivery reports") + (time.monotonic() - t0)
     sent, rate, steady = submitted_rate(campaign)
     stats = stack.stats()["messages"]  # by_to: the most texted number only
     most = max(stats["by_to"].values(), default=0)
@@ -287,11 +292,7 @@ def run_naive(stack, campaign, table) -> float:
         for message_id in ids:
             send_one.apply_async(args=[message_id], queue=QUEUE, producer=producer)
 
-    def pending():
-        left = Message.objects.filter(campaign=campaign, status__in=["queued", "sending"]).count()
-        return True if left == 0 else left
-
-    wait_until(pending, idle=60, what="baseline")
+    wait_until(texts_left(campaign, "queued", "sending"), idle=60, what="baseline")
     sent, rate, steady = submitted_rate(campaign)
     table.add_row("baseline: texts accepted by the carrier", f"{sent:,} of {len(ids):,}")
     table.add_row("baseline: submitted per second, first to last", f"{rate:,.0f}")

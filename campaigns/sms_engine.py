@@ -46,7 +46,7 @@ def sms_tick(*, now: datetime | None = None) -> dict[str, int]:
     sending = list(
         Campaign.objects.filter(
             status=Campaign.Status.DIALING, channel=Campaign.Channel.SMS
-        ).values_list("id", "sms_mode")
+        ).values_list("id", "organization_id")
     )
     due = {
         cid
@@ -57,8 +57,8 @@ def sms_tick(*, now: datetime | None = None) -> dict[str, int]:
     }
     if due:
         counts["lanes"] = lanes_start(campaign_ids=sorted(due))
-    for campaign_id, _mode in sending:
-        if campaign_id not in due and _complete(campaign_id, now):
+    for campaign_id, org_id in sending:
+        if campaign_id not in due and _complete(campaign_id, org_id, now):
             counts["completed"] += 1
     return counts
 
@@ -78,7 +78,7 @@ def _start_scheduled(now: datetime) -> int:
     return started
 
 
-def _complete(campaign_id: int, now: datetime) -> bool:
+def _complete(campaign_id: int, org_id: int, now: datetime) -> bool:
     """dialing -> completed when every prospect is delivered, failed or cancelled."""
     if Prospect.objects.filter(campaign_id=campaign_id, status__in=_UNFINISHED).exists():
         return False
@@ -86,7 +86,6 @@ def _complete(campaign_id: int, now: datetime) -> bool:
         status=Campaign.Status.COMPLETED, finished_at=now, updated_at=now
     )
     if done:
-        org_id = Campaign.objects.values_list("organization_id", flat=True).get(pk=campaign_id)
         event_emit("campaign.completed", org_id=org_id, campaign_id=campaign_id)
     return bool(done)
 
