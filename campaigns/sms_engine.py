@@ -9,7 +9,9 @@ older than SMS_CLAIM_TIMEOUT_SECONDS back: a message that was never put to the c
 queued again; one that was (`submitting_at`) is looked up at the carrier by its number, sender
 and time: found, it takes the carrier's sid and status (its delivery report may have come and
 been given up on while no text had the sid); not found, it is queued again and the segments it
-was charged come back.
+was charged come back. The same sweep asks the carrier about texts it took whose final report
+has not come within SMS_REPORT_TIMEOUT_SECONDS: a carrier does not retry a report our web tier
+failed to take, and one lost report would keep its blast from ever completing.
 """
 
 import logging
@@ -126,6 +128,40 @@ def claims_release_stale(*, now: datetime | None = None) -> dict[str, int]:
                     )
                 requeued += moved
     return {"released": released, "found_at_carrier": found, "requeued": requeued}
+
+
+REPORTS_PER_SWEEP = 1000
+
+
+def reports_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Texts left `sent` for SMS_REPORT_TIMEOUT_SECONDS: the carrier's word on each, applied as
+    its report would have been (`texts_report`). One the carrier has no final word on yet is
+    asked about again a timeout later; one it cannot answer for now, at the next sweep."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SMS_REPORT_TIMEOUT_SECONDS)
+    late = list(
+        Message.objects.filter(status=Message.Status.SENT, updated_at__lt=cutoff)
+        .exclude(sid=None)
+        .order_by("updated_at")
+        .values_list("id", "sid")[:REPORTS_PER_SWEEP]
+    )
+    if not late:
+        return {"reports_asked": 0, "reports_final": 0}
+    answers = get_provider().fetch_messages([sid for _, sid in late])
+    reports, asked = {}, []
+    for (message_id, sid), answer in zip(late, answers, strict=True):
+        if isinstance(answer, ProviderError):
+            log.warning("text %s: the carrier did not say how it went: %r", sid, answer)
+            continue
+        reports[sid] = (answer.status, answer.error_code, 0)
+        asked.append(message_id)
+    with transaction.atomic():
+        texts_report(reports, {})
+        Message.objects.filter(id__in=asked, status=Message.Status.SENT).update(updated_at=now)
+    final = sum(
+        1 for status, _, _ in reports.values() if status in ("delivered", "undelivered", "failed")
+    )
+    return {"reports_asked": len(asked), "reports_final": final}
 
 
 def _carrier_text(message: Message) -> MessageInfo | None | bool:

@@ -10,6 +10,7 @@ from campaigns.outcomes import (
     claims_release_stale,
 )
 from campaigns.sms_engine import claims_release_stale as sms_claims_release_stale
+from campaigns.sms_engine import reports_reconcile
 from campaigns.sms_engine import sms_tick as run_sms_tick
 from campaigns.sms_send import messages_send
 from campaigns.voicemail import voicemail_drops
@@ -89,5 +90,8 @@ def sms_send(*, campaign_id: int, lane: int | None = None) -> dict:
     name="campaigns.sms.release_stale_claims", acks_late=True, soft_time_limit=50, time_limit=60
 )
 def sms_release_stale_claims() -> dict:
+    """Lost claims, then texts whose final report never came."""
     with skip_if_running("sms_release_stale_claims", ttl=60) as acquired:
-        return sms_claims_release_stale() if acquired else {"skipped": 1}
+        if not acquired:
+            return {"skipped": 1}
+        return {**sms_claims_release_stale(), **reports_reconcile()}

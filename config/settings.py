@@ -176,6 +176,9 @@ SMS_BILLING_MAX_WAIT_SECONDS = env.int("SMS_BILLING_MAX_WAIT_SECONDS", default=6
 SMS_PROVIDER_MAX_TRIES = env.int("SMS_PROVIDER_MAX_TRIES", default=4)
 # A claim older than this goes back to other workers (reconciled first if it was being sent).
 SMS_CLAIM_TIMEOUT_SECONDS = env.int("SMS_CLAIM_TIMEOUT_SECONDS", default=10 * 60)
+# A text the carrier took with no final report for this long is looked up at the carrier (the
+# carrier does not retry a report our web tier missed); asked again this long later if open.
+SMS_REPORT_TIMEOUT_SECONDS = env.int("SMS_REPORT_TIMEOUT_SECONDS", default=15 * 60)
 # Drip: a caller ID texts at most once this often; a drip texts every gap / its caller IDs.
 SMS_DRIP_GAP_SECONDS = env.int("SMS_DRIP_GAP_SECONDS", default=15 * 60)
 

@@ -259,6 +259,10 @@ class Message(models.Model):
             models.Index(
                 fields=["claimed_at"], name="message_claimed", condition=Q(status="sending")
             ),
+            # The report sweep: texts the carrier took, by when they last moved.
+            models.Index(
+                fields=["updated_at"], name="message_awaiting_report", condition=Q(status="sent")
+            ),
             # A campaign's messages by status (stats, completion, the error-rate window).
             models.Index(fields=["campaign", "status", "id"], name="message_campaign_status"),
             # The frequency cap: what the org texted a number lately.

@@ -139,6 +139,11 @@ class Provider(Protocol):
 
     def fetch_message(self, sid: str) -> MessageInfo: ...
 
+    def fetch_messages(self, sids: list[str]) -> list[MessageInfo | ProviderError]:
+        """Many texts by sid at once; each text or the carrier's refusal (never raised), in
+        order."""
+        ...
+
     def list_calls(
         self,
         *,

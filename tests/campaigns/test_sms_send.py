@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from campaigns.events import campaign_stream, events_read
 from campaigns.services import campaign_start
-from campaigns.sms_engine import claims_release_stale, sms_tick
+from campaigns.sms_engine import claims_release_stale, reports_reconcile, sms_tick
 from campaigns.sms_send import messages_send
 from messaging.models import Message
 from messaging.providers import MessageRequest, get_provider
@@ -346,3 +346,59 @@ def test_the_sms_stats_endpoint_counts_texts_dead_letters_and_clicks(
 def test_the_sms_stats_of_a_voice_campaign_is_409(api, campaign):
     response = api.get(f"/api/v1/campaigns/{campaign.pk}/sms-stats/")
     assert response.status_code == 409 and response.json()["code"] == "not_sms"
+
+
+def _carrier_final(carrier, count: int):
+    def check():
+        by_status = carrier.stats()["messages"]["by_status"]
+        return sum(by_status.values()) >= count and by_status
+
+    return check
+
+
+def test_texts_whose_reports_were_lost_are_settled_by_asking_the_carrier(org, pool, carrier):
+    carrier.scenario(to_suffix={"01": ["sms_delivered"], "02": ["sms_undelivered"]})
+    campaign = started(org, pool, "+14155550101", "+14155550102")
+    assert send_all(campaign)["sent"] == 2  # nothing listens: both reports are lost
+    eventually(_carrier_final(carrier, 2), what="both texts final at the carrier")
+    assert reports_reconcile()["reports_asked"] == 0  # not late yet
+    sms_tick()
+    campaign.refresh_from_db()
+    assert campaign.status == "dialing"  # waiting for reports that will never come
+
+    later = timezone.now() + timedelta(minutes=16)
+    assert reports_reconcile(now=later) == {"reports_asked": 2, "reports_final": 2}
+    texts = by_to(campaign)
+    delivered, undelivered = texts["+14155550101"], texts["+14155550102"]
+    assert (delivered.status, delivered.delivered) == ("delivered", True)
+    assert (undelivered.status, undelivered.delivered, undelivered.failure_reason) == (
+        "failed", False, R.UNDELIVERED
+    )  # fmt: skip
+    assert undelivered.error_code
+    assert set(Prospect.objects.values_list("status", flat=True)) == {"delivered", "failed"}
+    sms_tick()
+    campaign.refresh_from_db()
+    assert campaign.status == "completed"
+
+
+def test_a_text_the_carrier_still_holds_is_asked_about_again_a_timeout_later(org, pool, carrier):
+    carrier.scenario(
+        time_scale=1.0, sms_sent_seconds=[0.0, 0.0], sms_delivered_seconds=[3600.0, 3600.0]
+    )
+    campaign = started(org, pool, "+14155550101")
+    send_all(campaign)
+    later = timezone.now() + timedelta(minutes=16)
+    assert reports_reconcile(now=later) == {"reports_asked": 1, "reports_final": 0}
+    text = Message.objects.get()
+    assert (text.status, text.delivered, text.updated_at) == ("sent", None, later)
+    assert reports_reconcile(now=later + timedelta(minutes=5))["reports_asked"] == 0
+    assert reports_reconcile(now=later + timedelta(minutes=16))["reports_asked"] == 1
+
+
+def test_a_sid_the_carrier_does_not_know_is_left_for_the_next_sweep(org, pool, carrier):
+    campaign = started(org, pool, "+14155550101")
+    send_all(campaign)
+    Message.objects.update(sid="SM" + "0" * 32)
+    later = timezone.now() + timedelta(minutes=16)
+    assert reports_reconcile(now=later) == {"reports_asked": 0, "reports_final": 0}
+    assert Message.objects.get().status == "sent"
