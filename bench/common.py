@@ -52,7 +52,7 @@ def free_port() -> int:
 
 
 def start_web(port: int, *, workers: int, threads: int, env: dict) -> subprocess.Popen:
-    """gunicorn serving the project on `port` (gthread workers), once it is up; its log is
+    """gunicorn serving the project on `port` (`config/gunicorn.py`), once it is up; its log is
     bench/out/web.log."""
     from tests.e2e.processes import start_web as start
 

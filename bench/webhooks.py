@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     table.add_row("callbacks sent", f"{len(callbacks):,}")
     table.add_row("answers", ", ".join(f"{k}: {v:,}" for k, v in sorted(statuses.items())))
     table.add_row(
-        f"accepted per second (gunicorn, {args.workers} workers x {args.threads} threads)",
+        f"accepted per second (gunicorn, {args.workers} uvicorn workers)",
         f"{rate:,.0f}",
     )
     table.add_row("stored in the inbox (none lost, none twice)", f"{stored:,}")

@@ -1,6 +1,13 @@
+"""The web tier as gunicorn serves it (`config/gunicorn.py`): the carrier's webhooks on the
+event loop (`messaging.ingress`), Django's WSGI application in a thread pool beside them."""
+
 import os
 
-from django.core.asgi import get_asgi_application
+from a2wsgi import WSGIMiddleware
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-application = get_asgi_application()
+from config.wsgi import application as wsgi_application
+from messaging.ingress import WebhookIngress  # after config.wsgi: needs the apps loaded
+
+application = WebhookIngress(
+    WSGIMiddleware(wsgi_application, workers=int(os.environ.get("WEB_THREADS", "8")))
+)

@@ -149,11 +149,12 @@ def inbox_reopen_unknown(*, sid: str) -> int:
 _last_scheduled = 0.0
 
 
-def inbox_schedule_apply() -> None:
+def inbox_schedule_apply(*, on_commit: bool = True) -> None:
     """Enqueue one apply task per debounce window, however many callbacks arrive in it.
 
     The window is shared through Redis by every web process; each process also skips the
-    Redis round trip while its own last scheduling is within the window.
+    Redis round trip while its own last scheduling is within the window. `on_commit=False`:
+    enqueue now (the caller's row is committed, on a connection Django does not know).
     """
     global _last_scheduled
     now = time.monotonic()
@@ -163,7 +164,13 @@ def inbox_schedule_apply() -> None:
     if get_redis().set(_SCHEDULED_KEY, "1", nx=True, px=INBOX_DEBOUNCE_MS):
         from messaging.tasks import apply_inbox
 
-        transaction.on_commit(lambda: apply_inbox.apply_async(countdown=INBOX_DEBOUNCE_MS / 1000))
+        def enqueue():
+            apply_inbox.apply_async(countdown=INBOX_DEBOUNCE_MS / 1000)
+
+        if on_commit:
+            transaction.on_commit(enqueue)
+        else:
+            enqueue()
 
 
 @dataclass

@@ -3,15 +3,18 @@
 Applying events is the inbox processor's job (`messaging.inbox`), in batches on the
 `webhooks` queue.
 
-Two doors lead to the same `receive`: the Django views (the URLconf, the test client, and
-WEBHOOK_URL_MODE=request, which needs Django's view of the host behind a proxy) and
-`WebhookIngress`, the WSGI application production serves, which answers the carrier's form
-POSTs before Django's request handling and middleware. A delivery report is a few hundred
-bytes that needs none of them, and a blast brings two per text.
+The checks (`verify`) and the answers (`stored`) are shared by three doors: the Django views
+(the URLconf, the test client, and WEBHOOK_URL_MODE=request, which needs Django's view of the
+host behind a proxy); `WebhookIngress` here, a WSGI wrapper that takes the carrier's form
+POSTs before Django's request handling and middleware; and the ASGI door gunicorn serves
+(`messaging.ingress`), which does the same on an event loop with group-committed inserts. A
+delivery report is a few hundred bytes that needs none of Django's request machinery, and a
+blast brings two per text.
 """
 
 import hmac
 import logging
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import redis
@@ -66,24 +69,57 @@ def _event(kind: str, post) -> tuple[str, str, int] | None:
     return (sid, f"si:{sid}", 0) if sid and post.get("From") else None
 
 
-def receive(kind: str, *, url: str, params, signature: str) -> tuple[int, str, bytes]:
-    """One callback: (HTTP status, content type, body). `params` has `getlist` (a QueryDict);
-    `url` is the URL the carrier signed."""
+Answer = tuple[int, str, bytes]  # (HTTP status, content type, body)
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """A callback that passed its checks: what the inbox stores."""
+
+    kind: str
+    sid: str
+    dedupe_key: str
+    sequence: int
+    payload: dict
+
+
+def verify(kind: str, *, url: str, params, signature: str) -> Callback | Answer:
+    """The signature and the identifiers: the callback to store, or the answer refusing it.
+    `params` has `getlist` (a QueryDict); `url` is the URL the carrier signed."""
     if not _valid_signature(url, params, signature):
         return 403, "text/plain", b"invalid X-Twilio-Signature"
     identity = _event(kind, params)
     if identity is None:
         return 400, "text/plain", b"missing call or message identifiers"
     sid, key, sequence = identity
-    payload = {k: params.get(k) for k in params}
-    inbox_store(kind=kind, sid=sid, dedupe_key=key, sequence=sequence, payload=payload)
+    return Callback(kind, sid, key, sequence, {k: params.get(k) for k in params})
+
+
+def stored(kind: str, *, on_commit: bool = True) -> Answer:
+    """After a callback is stored: the inbox's apply is scheduled, and the carrier answered."""
     try:
-        inbox_schedule_apply()
+        inbox_schedule_apply(on_commit=on_commit)
     except redis.RedisError:
         pass  # the periodic sweep applies the event; the carrier must not see a failure
     if kind == WebhookEvent.Kind.SMS_INBOUND:
         return 200, "text/xml", b"<Response/>"
     return 204, "", b""
+
+
+def receive(kind: str, *, url: str, params, signature: str) -> Answer:
+    """One callback, checked, stored once and answered."""
+    checked = verify(kind, url=url, params=params, signature=signature)
+    if not isinstance(checked, Callback):
+        return checked
+    return _store(checked)
+
+
+def _store(callback: Callback) -> Answer:
+    c = callback
+    inbox_store(
+        kind=c.kind, sid=c.sid, dedupe_key=c.dedupe_key, sequence=c.sequence, payload=c.payload
+    )
+    return stored(c.kind)
 
 
 def _view(kind: str):
@@ -117,7 +153,13 @@ ROUTES = {
     "twilio-sms-inbound": WebhookEvent.Kind.SMS_INBOUND,
 }
 _FORM = "application/x-www-form-urlencoded"
-_REASONS = {200: "200 OK", 204: "204 No Content", 400: "400 Bad Request", 403: "403 Forbidden"}
+_REASONS = {
+    200: "200 OK",
+    204: "204 No Content",
+    400: "400 Bad Request",
+    403: "403 Forbidden",
+    500: "500 Internal Server Error",
+}
 log = logging.getLogger(__name__)
 
 
@@ -133,61 +175,88 @@ class _Form(dict):
         return values[-1] if values else default
 
 
+def door_kind(method: str, path: str, content_type: str, length: str) -> str | None:
+    """The webhook a raw request is for, when a door takes it as it is: a form POST of a known
+    length within DATA_UPLOAD_MAX_MEMORY_SIZE, under WEBHOOK_URL_MODE=public; else None."""
+    global _paths
+    if method != "POST" or settings.WEBHOOK_URL_MODE != "public":
+        return None
+    if _paths is None:
+        from django.urls import reverse
+
+        _paths = {reverse(name): kind for name, kind in ROUTES.items()}
+    kind = _paths.get(path)
+    if kind is None or content_type.split(";")[0].strip().lower() != _FORM:
+        return None
+    if not length.isdigit() or int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        return None
+    return kind
+
+
+_paths: dict[str, str] | None = None
+
+
+def door_verify(
+    kind: str, *, host: str, path: str, query: str, body: bytes, signature: str
+) -> Callback | Answer:
+    """A door's checks on a raw request: the host, a UTF-8 form, then `verify` against the URL
+    the carrier was given (PUBLIC_BASE_URL, the path and the query)."""
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return 400, "text/plain", b"invalid Host header"
+    form = _Form()
+    try:
+        for name, value in parse_qsl(body.decode(), keep_blank_values=True):
+            form.setdefault(name, []).append(value)
+    except UnicodeDecodeError:
+        return 400, "text/plain", b"the form is not UTF-8"
+    url = settings.PUBLIC_BASE_URL + path + (f"?{query}" if query else "")
+    return verify(kind, url=url, params=form, signature=signature)
+
+
+def status_line(status: int) -> str:
+    return _REASONS.get(status, f"{status} Error")
+
+
 class WebhookIngress:
     """WSGI: the carrier's signed form POSTs go straight to `receive`; everything else, and
-    any webhook request this door does not take as it is (another method or content type,
-    no length, a body over DATA_UPLOAD_MAX_MEMORY_SIZE, WEBHOOK_URL_MODE=request), goes to
-    Django. It sends Django's request signals, so database connections are kept as for
-    any request."""
+    any webhook request this door does not take as it is (`door_kind`), goes to Django. It
+    sends Django's request signals, so database connections are kept as for any request.
+    (gunicorn serves the ASGI door, `messaging.ingress`; this one serves WSGI servers.)"""
 
     def __init__(self, app):
         self.app = app
-        self._paths: dict[str, str] | None = None
-
-    def _kind(self, environ) -> str | None:
-        if self._paths is None:
-            from django.urls import reverse
-
-            self._paths = {reverse(name): kind for name, kind in ROUTES.items()}
-        return self._paths.get(environ.get("PATH_INFO", ""))
 
     def __call__(self, environ, start_response):
-        if (
-            environ.get("REQUEST_METHOD") != "POST"
-            or settings.WEBHOOK_URL_MODE != "public"
-            or (kind := self._kind(environ)) is None
-            or environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != _FORM
-            or not environ.get("CONTENT_LENGTH", "").isdigit()
-            or int(environ["CONTENT_LENGTH"]) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        ):
+        kind = door_kind(
+            environ.get("REQUEST_METHOD", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("CONTENT_TYPE", ""),
+            environ.get("CONTENT_LENGTH", ""),
+        )
+        if kind is None:
             return self.app(environ, start_response)
         status, content_type, body = self._receive(kind, environ)
         headers = [("Content-Length", str(len(body)))]
         if content_type:
             headers.append(("Content-Type", content_type))
-        start_response(_REASONS.get(status, f"{status} Error"), headers)
+        start_response(status_line(status), headers)
         return [body]
 
-    def _receive(self, kind: str, environ) -> tuple[int, str, bytes]:
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
-        domain, _port = split_domain_port(host)
-        if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
-            return 400, "text/plain", b"invalid Host header"
-        raw = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
-        form = _Form()
-        try:
-            for name, value in parse_qsl(raw.decode(), keep_blank_values=True):
-                form.setdefault(name, []).append(value)
-        except UnicodeDecodeError:
-            return 400, "text/plain", b"the form is not UTF-8"
-        path = environ.get("SCRIPT_NAME", "") + environ["PATH_INFO"]
-        query = environ.get("QUERY_STRING", "")
-        url = settings.PUBLIC_BASE_URL + path + (f"?{query}" if query else "")
+    def _receive(self, kind: str, environ) -> Answer:
+        checked = door_verify(
+            kind,
+            host=environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""),
+            path=environ.get("SCRIPT_NAME", "") + environ["PATH_INFO"],
+            query=environ.get("QUERY_STRING", ""),
+            body=environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])),
+            signature=environ.get("HTTP_X_TWILIO_SIGNATURE", ""),
+        )
+        if not isinstance(checked, Callback):
+            return checked
         signals.request_started.send(sender=self.__class__, environ=environ)
         try:
-            return receive(
-                kind, url=url, params=form, signature=environ.get("HTTP_X_TWILIO_SIGNATURE", "")
-            )
+            return _store(checked)
         except Exception:
             log.exception("webhook %s failed", kind)
             return 500, "text/plain", b"server error"

@@ -128,7 +128,8 @@ def free_port() -> int:
 def start_web(
     log_dir: Path, *, port: int, env: dict[str, str], workers: int = 2, threads: int = 8
 ) -> Process:
-    """gunicorn serving the project on `port` (gthread workers), as production runs it."""
+    """gunicorn serving the project on `port` (`config/gunicorn.py`: uvicorn workers, Django in
+    `threads` threads each), as production runs it."""
     process = Process(
         "web",
         [
@@ -137,17 +138,15 @@ def start_web(
             "gunicorn",
             "--config",
             "python:config.gunicorn",
-            "config.wsgi:application",
+            "config.asgi:application",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "--threads",
-            str(threads),
             "--log-level",
             "info",
         ],
-        {"ALLOWED_HOSTS": "127.0.0.1,localhost", **env},
+        {"ALLOWED_HOSTS": "127.0.0.1,localhost", "WEB_THREADS": str(threads), **env},
         log_dir,
     )
     process.wait_for("Booting worker")
