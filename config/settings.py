@@ -164,7 +164,7 @@ DIALER_MIN_DID_HEALTH = env.float("DIALER_MIN_DID_HEALTH", default=0.7)
 # --- SMS campaigns (campaigns.sms_*) --------------------------------------------------------
 # Executor lanes per sending campaign, and messages per lane batch.
 SMS_LANES = env.int("SMS_LANES", default=4)
-SMS_BATCH = env.int("SMS_BATCH", default=200)
+SMS_BATCH = env.int("SMS_BATCH", default=500)
 # A message still unsent this long after its send_at is dead-lettered as STALE.
 SMS_STALE_SECONDS = env.int("SMS_STALE_SECONDS", default=30 * 60)
 # Waiting for the pool's or a sender's rate longer than this: RATE_LIMIT_TIMEOUT.
