@@ -11,17 +11,21 @@ application in a thread pool (WEB_THREADS threads).
 """
 
 import asyncio
+import functools
 import json
 import logging
+import time
 
 import psycopg
 from django.db import connections
 from django.utils import timezone
 
 from messaging.models import WebhookEvent
-from messaging.webhooks import Callback, door_kind, door_verify, stored
+from messaging.services import INBOX_DEBOUNCE_MS
+from messaging.webhooks import Callback, answer, door_kind, door_verify, schedule_apply
 
 log = logging.getLogger(__name__)
+WRITE_TIMEOUT_SECONDS = 10  # a connection that went silent is given up on (a 500, a new one)
 
 _INSERT = f"""
 INSERT INTO {WebhookEvent._meta.db_table}
@@ -38,61 +42,96 @@ class InboxWriter:
 
     def __init__(self) -> None:
         self._waiting: list[tuple[Callback, asyncio.Future]] = []
-        self._writing = False
+        self._task: asyncio.Task | None = None
         self._connection: psycopg.AsyncConnection | None = None
 
     async def store(self, callback: Callback) -> None:
-        """Returns once the callback's row is committed (or was there already)."""
+        """Returns once the callback's row is committed (or was there already); raises when it
+        could not be written."""
         done = asyncio.get_running_loop().create_future()
         self._waiting.append((callback, done))
-        if not self._writing:
-            self._writing = True
-            asyncio.get_running_loop().create_task(self._write())
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._write())
         await done
 
     async def close(self) -> None:
         if self._connection is not None:
-            await self._connection.close()
-            self._connection = None
+            connection, self._connection = self._connection, None
+            await connection.close()
 
     async def _write(self) -> None:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
+                outcomes: list[BaseException | None] = [None] * len(batch)
                 try:
-                    await self._insert([callback for callback, _ in batch])
-                except Exception as exc:  # the whole batch is refused; the carrier sees a 500
+                    outcomes = await self._insert([callback for callback, _ in batch])
+                except BaseException as exc:  # refused, or the writer cancelled: a 500 each
+                    outcomes = [exc] * len(batch)
                     await self.close()
-                    for _, done in batch:
-                        done.set_exception(exc)
-                else:
-                    for _, done in batch:
-                        done.set_result(None)
+                    if not isinstance(exc, Exception):
+                        raise
+                finally:
+                    for (_, done), outcome in zip(batch, outcomes, strict=True):
+                        if done.done():  # its request went away
+                            continue
+                        if outcome is None:
+                            done.set_result(None)
+                        elif isinstance(outcome, Exception):
+                            done.set_exception(outcome)
+                        else:
+                            done.cancel()
         finally:
-            self._writing = False
+            self._task = None
+            waiting, self._waiting = self._waiting, []
+            for _, done in waiting:  # only when the writer itself was stopped
+                if not done.done():
+                    done.set_exception(RuntimeError("the inbox writer stopped"))
 
-    async def _insert(self, rows: list[Callback]) -> None:
-        if self._connection is None or self._connection.closed:
-            self._connection = await psycopg.AsyncConnection.connect(
-                **_connection_params(), autocommit=True
+    async def _insert(self, rows: list[Callback]) -> list[BaseException | None]:
+        """One statement for all; a connection that failed is replaced and the statement tried
+        once more (ON CONFLICT makes that safe); a row PostgreSQL refuses (a NUL in the form)
+        fails alone. Returns each row's failure or None."""
+        try:
+            await self._execute(rows)
+        except psycopg.OperationalError:
+            await self.close()
+            await self._execute(rows)
+        except psycopg.DataError:
+            outcomes: list[BaseException | None] = []
+            for row in rows:
+                try:
+                    await self._execute([row])
+                    outcomes.append(None)
+                except psycopg.DataError as exc:
+                    outcomes.append(exc)
+            return outcomes
+        return [None] * len(rows)
+
+    async def _execute(self, rows: list[Callback]) -> None:
+        async with asyncio.timeout(WRITE_TIMEOUT_SECONDS):
+            if self._connection is None or self._connection.closed:
+                self._connection = await psycopg.AsyncConnection.connect(
+                    **_connection_params(), autocommit=True
+                )
+            await self._connection.execute(
+                _INSERT,
+                [
+                    timezone.now(),
+                    [r.kind for r in rows],
+                    [r.sid for r in rows],
+                    [r.dedupe_key for r in rows],
+                    [r.sequence for r in rows],
+                    [json.dumps(r.payload) for r in rows],
+                ],
             )
-        await self._connection.execute(
-            _INSERT,
-            [
-                timezone.now(),
-                [r.kind for r in rows],
-                [r.sid for r in rows],
-                [r.dedupe_key for r in rows],
-                [r.sequence for r in rows],
-                [json.dumps(r.payload) for r in rows],
-            ],
-        )
 
 
 def _connection_params() -> dict:
-    """Django's own connection parameters for the default database, as psycopg takes them."""
+    """Django's own connection parameters for the default database, as psycopg takes them
+    (its `prepare_threshold` too, which keeps connection poolers working)."""
     params = connections["default"].get_connection_params()
-    for key in ("context", "cursor_factory", "prepare_threshold"):
+    for key in ("context", "cursor_factory"):
         params.pop(key, None)
     return params
 
@@ -104,6 +143,7 @@ class WebhookIngress:
         self.app = app
         self.writer = InboxWriter()
         self._postgres = connections["default"].vendor == "postgresql"
+        self._scheduled = 0.0
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -135,7 +175,7 @@ class WebhookIngress:
         checked = door_verify(
             kind,
             host=headers.get(b"host", b"").decode("latin-1"),
-            path=scope.get("root_path", "") + scope["path"],
+            path=scope["path"],  # uvicorn's path already starts with the root path
             query=scope.get("query_string", b"").decode("latin-1"),
             body=body,
             signature=headers.get(b"x-twilio-signature", b"").decode("latin-1"),
@@ -147,7 +187,18 @@ class WebhookIngress:
         except Exception:
             log.exception("webhook %s failed", kind)
             return 500, "text/plain", b"server error"
-        return stored(kind, on_commit=False)
+        self._schedule_apply()
+        return answer(kind)
+
+    def _schedule_apply(self) -> None:
+        """The inbox's apply, scheduled from a thread, once per debounce window: the broker's
+        client blocks, and a silent broker must not stall the loop."""
+        now = time.monotonic()
+        if now - self._scheduled < INBOX_DEBOUNCE_MS / 1000:
+            return
+        self._scheduled = now
+        schedule = functools.partial(schedule_apply, on_commit=False)
+        asyncio.get_running_loop().run_in_executor(None, schedule)
 
     async def _lifespan(self, receive, send) -> None:
         while True:

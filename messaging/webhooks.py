@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-import redis
 from django.conf import settings
 from django.core import signals
 from django.http import HttpResponse, HttpResponseForbidden
@@ -28,6 +27,8 @@ from twilio.request_validator import RequestValidator
 
 from messaging.models import WebhookEvent
 from messaging.services import inbox_schedule_apply, inbox_store
+
+log = logging.getLogger(__name__)
 
 _validator: RequestValidator | None = None
 
@@ -95,15 +96,26 @@ def verify(kind: str, *, url: str, params, signature: str) -> Callback | Answer:
     return Callback(kind, sid, key, sequence, {k: params.get(k) for k in params})
 
 
-def stored(kind: str, *, on_commit: bool = True) -> Answer:
-    """After a callback is stored: the inbox's apply is scheduled, and the carrier answered."""
+def schedule_apply(*, on_commit: bool = True) -> None:
+    """The inbox's apply, scheduled; a broker that cannot take it is logged, never raised: the
+    periodic sweep applies the event, and the carrier must not see a failure."""
     try:
         inbox_schedule_apply(on_commit=on_commit)
-    except redis.RedisError:
-        pass  # the periodic sweep applies the event; the carrier must not see a failure
+    except Exception as exc:  # redis.RedisError, kombu.exceptions.OperationalError
+        log.warning("inbox apply not scheduled (the sweep will apply it): %r", exc)
+
+
+def answer(kind: str) -> Answer:
+    """What the carrier is told once its callback is stored."""
     if kind == WebhookEvent.Kind.SMS_INBOUND:
         return 200, "text/xml", b"<Response/>"
     return 204, "", b""
+
+
+def stored(kind: str) -> Answer:
+    """After a callback is stored: the inbox's apply is scheduled, and the carrier answered."""
+    schedule_apply()
+    return answer(kind)
 
 
 def receive(kind: str, *, url: str, params, signature: str) -> Answer:
@@ -160,7 +172,6 @@ _REASONS = {
     403: "403 Forbidden",
     500: "500 Internal Server Error",
 }
-log = logging.getLogger(__name__)
 
 
 class _Form(dict):

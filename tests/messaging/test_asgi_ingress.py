@@ -138,3 +138,15 @@ def test_lifespan_starts_and_stops():
 
     asyncio.run(application({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_a_row_postgresql_refuses_fails_alone():
+    refused = {**report("SMbad"), "Body": "nul \x00 byte"}
+    answers = run(
+        request(application, STATUS, refused),
+        *(request(application, STATUS, report(f"SM{n}")) for n in range(5)),
+    )
+    assert [status for status, _ in answers] == [500, 204, 204, 204, 204, 204]
+    assert sorted(WebhookEvent.objects.values_list("sid", flat=True)) == [
+        f"SM{n}" for n in range(5)
+    ]
