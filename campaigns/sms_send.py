@@ -188,8 +188,16 @@ def _checked(campaign, org, claimed: list[_Claimed], out: _Outcome) -> list[_Cla
             [org.id, param],
         )
     }
+    clause, param = sql_in(sorted({m.prospect_id for m in claimed if m.prospect_id}))
+    zones = dict(
+        sql_rows(
+            f"SELECT id, timezone FROM {Prospect._meta.db_table} "
+            f"WHERE timezone <> '' AND id {clause}",
+            [param],
+        )
+    )  # a prospect's own zone counts with its number's, as when the blast started
     parsed = windows.parse_windows(campaign.calling_windows)
-    verdicts: dict[str, windows.Verdict] = {}
+    verdicts: dict[tuple[str, str], windows.Verdict] = {}
     ready = []
     for m in claimed:
         if m.send_at < stale_before:
@@ -199,11 +207,17 @@ def _checked(campaign, org, claimed: list[_Claimed], out: _Outcome) -> list[_Cla
         elif words and (word := blocked_word_find(m.body, words)):
             out.fail(m, Reason.BLOCKED_CONTENT, f"contains the blocked word {word!r}")
         else:
-            key = nanp_deciding_prefix(m.to) or m.to
+            zone = zones.get(m.prospect_id, "")
+            key = (nanp_deciding_prefix(m.to) or m.to, zone)
             verdict = verdicts.get(key)
             if verdict is None:
                 verdict = verdicts[key] = windows.check(
-                    m.to, out.now, channel="sms", policy=campaign.calling_policy, windows=parsed
+                    m.to,
+                    out.now,
+                    channel="sms",
+                    policy=campaign.calling_policy,
+                    windows=parsed,
+                    explicit_tz=zone,
                 )
             if verdict.allowed:
                 ready.append(m)

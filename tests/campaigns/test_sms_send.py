@@ -402,3 +402,37 @@ def test_a_sid_the_carrier_does_not_know_is_left_for_the_next_sweep(org, pool, c
     later = timezone.now() + timedelta(minutes=16)
     assert reports_reconcile(now=later) == {"reports_asked": 0, "reports_final": 0}
     assert Message.objects.get().status == "sent"
+
+
+def _in_and_out_of_window(now):
+    """(a number that may be texted now, an explicit zone in which it may not), or None."""
+    from prospects import windows
+
+    numbers = ("+14155550101", "+12125550101", "+18085550101")
+    zones = ("Asia/Tokyo", "Europe/London", "Pacific/Kiritimati", "America/New_York")
+    for number in numbers:
+        if windows.check(number, now, channel="sms").allowed:
+            for zone in zones:
+                if not windows.check(number, now, channel="sms", explicit_tz=zone).allowed:
+                    return number, zone
+    return None
+
+
+def test_a_text_due_outside_its_prospects_own_zone_waits_for_its_window(org, pool, carrier):
+    """The executor re-checks the window with the prospect's explicit zone, as the start did:
+    a text that became due (after waiting for its rate) when that zone's window had closed
+    goes back to the queue until it opens."""
+    pair = _in_and_out_of_window(timezone.now())
+    if pair is None:
+        pytest.skip("no number is inside its texting window at this hour")
+    number, zone = pair
+    campaign = blast(org, pool)
+    make_prospect(campaign, number, first_name="Ann", timezone=zone)
+    campaign_start(campaign=campaign)
+    Message.objects.update(send_at=timezone.now())  # due now, as after a rate-limit wait
+    counts = send_all(campaign, rounds=1)
+    assert counts.get("sent", 0) == 0 and counts["waiting"] == 1
+    text = Message.objects.get()
+    assert (text.status, text.sid) == ("queued", None)
+    assert text.send_at > timezone.now()
+    assert carrier.stats()["messages"]["by_to"] == {}
