@@ -248,27 +248,40 @@ def _render_all(campaign: Campaign, variants, rows: list[AudienceRow]) -> list[t
     return out
 
 
+class WindowVerdicts:
+    """A campaign's texting-window verdicts at one moment (the start's and the executor's),
+    shared by numbers whose deciding prefix and explicit zone are the same."""
+
+    def __init__(self, campaign: Campaign, now: datetime):
+        self._parsed = windows.parse_windows(campaign.calling_windows)
+        self._policy = campaign.calling_policy
+        self._now = now
+        self._cache: dict[tuple[str, str], windows.Verdict] = {}
+
+    def get(self, e164: str, zone: str = "") -> windows.Verdict:
+        key = (nanp_deciding_prefix(e164) or e164, zone)
+        verdict = self._cache.get(key)
+        if verdict is None:
+            verdict = self._cache[key] = windows.check(
+                e164,
+                self._now,
+                channel="sms",
+                policy=self._policy,
+                windows=self._parsed,
+                explicit_tz=zone,
+            )
+        return verdict
+
+
 def window_opens(
     campaign: Campaign, rows: list[AudienceRow], now: datetime
 ) -> dict[int, datetime | None]:
     """Prospects outside their texting window now: when it opens (None: not within the
-    horizon windows.check looks at, as for a number in no known zone). Verdicts are shared
-    by numbers whose deciding prefix and explicit zone are the same."""
-    parsed = windows.parse_windows(campaign.calling_windows)
-    cache: dict[tuple, windows.Verdict] = {}
+    horizon windows.check looks at, as for a number in no known zone)."""
+    verdicts = WindowVerdicts(campaign, now)
     out: dict[int, datetime | None] = {}
     for row in rows:
-        key = (nanp_deciding_prefix(row.e164) or row.e164, row.timezone)
-        verdict = cache.get(key)
-        if verdict is None:
-            verdict = cache[key] = windows.check(
-                row.e164,
-                now,
-                channel="sms",
-                policy=campaign.calling_policy,
-                windows=parsed,
-                explicit_tz=row.timezone,
-            )
+        verdict = verdicts.get(row.e164, row.timezone)
         if not verdict.allowed:
             out[row.id] = verdict.next_allowed_at
     return out

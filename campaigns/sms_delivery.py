@@ -19,6 +19,7 @@ from prospects.models import Prospect
 S = Message.Status
 _OPEN = (S.SENDING, S.SENT)  # a report may still change these
 _FINAL_FAILED = ("undelivered", "failed")
+FINAL = ("delivered", *_FINAL_FAILED)  # carrier statuses after which a text does not change
 
 
 def texts_report(reports: dict[str, tuple[str, int | None, int]], outcomes: dict) -> set[str]:

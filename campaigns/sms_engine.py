@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from campaigns.events import event_emit
 from campaigns.models import Campaign
-from campaigns.sms_delivery import texts_report
+from campaigns.sms_delivery import FINAL, texts_report
 from campaigns.sms_drip import drips_tick
 from campaigns.sms_send import lanes_start
 from messaging.models import Message
@@ -158,9 +158,7 @@ def reports_reconcile(*, now: datetime | None = None) -> dict[str, int]:
     with transaction.atomic():
         texts_report(reports, {})
         Message.objects.filter(id__in=asked, status=Message.Status.SENT).update(updated_at=now)
-    final = sum(
-        1 for status, _, _ in reports.values() if status in ("delivered", "undelivered", "failed")
-    )
+    final = sum(1 for status, _, _ in reports.values() if status in FINAL)
     return {"reports_asked": len(asked), "reports_final": final}
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from campaigns.events import events_emit
 from campaigns.models import Campaign
+from campaigns.sms_blast import WindowVerdicts
 from campaigns.sms_drip import sender_claim
 from campaigns.sms_guard import billing_stop_alert, campaign_error_rate_check
 from campaigns.sms_rate import Sender, tokens_take
@@ -35,9 +36,7 @@ from messaging.providers import retry_delay as provider_retry_delay
 from messaging.services import provider_error_handle, webhook_url
 from messaging.sms_text import blocked_word_find
 from orgs.models import Organization
-from prospects import windows
 from prospects.models import Prospect, Suppression
-from prospects.phones import nanp_deciding_prefix
 
 log = logging.getLogger(__name__)
 Reason = Message.FailureReason
@@ -53,7 +52,9 @@ UPDATE messaging_message SET status = 'sending', claimed_by = %(token)s, claimed
         ORDER BY send_at, id
         LIMIT %(n)s{lock})
 RETURNING id, prospect_id, "to", sender_id, from_number, body, segments, send_at,
-          waiting_since, wait, tries
+          waiting_since, wait, tries,
+          COALESCE((SELECT p.timezone FROM {prospects} p
+                     WHERE p.id = messaging_message.prospect_id), '')
 """
 
 
@@ -70,6 +71,7 @@ class _Claimed:
     waiting_since: datetime | None
     wait: str
     tries: int
+    timezone: str  # the prospect's own zone, if it has one
 
 
 @dataclass
@@ -145,7 +147,7 @@ def _claim(campaign_id: int, n: int, token: str, now: datetime) -> list[_Claimed
     lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     params = {"token": token, "now": now, "campaign": campaign_id, "n": n}
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(_CLAIM_SQL.format(lock=lock), params)
+        cur.execute(_CLAIM_SQL.format(lock=lock, prospects=Prospect._meta.db_table), params)
         rows = cur.fetchall()
     claimed = [_Claimed(*row) for row in rows]
     if settings.USE_TZ and connection.vendor != "postgresql":
@@ -188,16 +190,7 @@ def _checked(campaign, org, claimed: list[_Claimed], out: _Outcome) -> list[_Cla
             [org.id, param],
         )
     }
-    clause, param = sql_in(sorted({m.prospect_id for m in claimed if m.prospect_id}))
-    zones = dict(
-        sql_rows(
-            f"SELECT id, timezone FROM {Prospect._meta.db_table} "
-            f"WHERE timezone <> '' AND id {clause}",
-            [param],
-        )
-    )  # a prospect's own zone counts with its number's, as when the blast started
-    parsed = windows.parse_windows(campaign.calling_windows)
-    verdicts: dict[tuple[str, str], windows.Verdict] = {}
+    verdicts = WindowVerdicts(campaign, out.now)
     ready = []
     for m in claimed:
         if m.send_at < stale_before:
@@ -207,18 +200,8 @@ def _checked(campaign, org, claimed: list[_Claimed], out: _Outcome) -> list[_Cla
         elif words and (word := blocked_word_find(m.body, words)):
             out.fail(m, Reason.BLOCKED_CONTENT, f"contains the blocked word {word!r}")
         else:
-            zone = zones.get(m.prospect_id, "")
-            key = (nanp_deciding_prefix(m.to) or m.to, zone)
-            verdict = verdicts.get(key)
-            if verdict is None:
-                verdict = verdicts[key] = windows.check(
-                    m.to,
-                    out.now,
-                    channel="sms",
-                    policy=campaign.calling_policy,
-                    windows=parsed,
-                    explicit_tz=zone,
-                )
+            # the prospect's own zone counts with its number's, as when the blast started
+            verdict = verdicts.get(m.to, m.timezone)
             if verdict.allowed:
                 ready.append(m)
             else:
