@@ -8,9 +8,9 @@ from collections.abc import Iterable
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
+from config.bulk import sql_rows
 from orgs.models import (
     ALL_SCOPES,
     CONCURRENCY_LIMIT_MAX,
@@ -90,15 +90,17 @@ def org_set_concurrency_limit(*, org: Organization, limit: int) -> Organization:
 def credits_add(*, org: Organization, segments: int) -> int:
     """Add `segments` to the organization's SMS credit; returns the new balance.
 
-    One UPDATE with F(): the engine takes credit at the same time, so the balance is never
-    read, changed and written back. The balance is read in the same transaction, under the
-    row lock the UPDATE took, so it is this addition's result.
+    One UPDATE that returns the new balance: the engine takes credit at the same time, so the
+    balance is never read, changed and written back, and what it returns is this addition's
+    result.
     """
     if not 1 <= segments <= CREDITS_ADD_MAX:
         raise ValidationError({"add": [f"Add between 1 and {CREDITS_ADD_MAX:,} segments."]})
-    with transaction.atomic():
-        Organization.objects.filter(pk=org.pk).update(sms_credits=F("sms_credits") + segments)
-        balance = Organization.objects.values_list("sms_credits", flat=True).get(pk=org.pk)
+    ((balance,),) = sql_rows(
+        f"UPDATE {Organization._meta.db_table} SET sms_credits = sms_credits + %s "
+        "WHERE id = %s RETURNING sms_credits",
+        [segments, org.pk],
+    )
     org.sms_credits = balance
     return balance
 
