@@ -10,15 +10,16 @@ from messaging.models import MessageVariant
 from prospects import windows
 from tests.factories import CampaignFactory, DidFactory
 
-# Numbers in zones around the world (two digits to fill in): some may be texted at any hour.
+# Numbers in zones around the world (a four-digit line to fill in): some may be texted at any
+# hour.
 _AROUND_THE_WORLD = (
-    "+141555501{:02d}",  # Los Angeles
-    "+121255501{:02d}",  # New York
-    "+180855501{:02d}",  # Honolulu
-    "+813123456{:02d}",  # Tokyo
-    "+612987654{:02d}",  # Sydney
-    "+65912345{:02d}",  # Singapore
-    "+336123456{:02d}",  # Paris
+    "+1415555{:04d}",  # Los Angeles
+    "+1212555{:04d}",  # New York
+    "+1808555{:04d}",  # Honolulu
+    "+8131234{:04d}",  # Tokyo
+    "+6129876{:04d}",  # Sydney
+    "+659123{:04d}",  # Singapore
+    "+3361234{:04d}",  # Paris
 )
 
 
@@ -51,15 +52,22 @@ def drip(org, pool, *variants: tuple[str, int], **fields):
     return blast(org, pool, *variants, sms_mode="drip", **fields)
 
 
-def numbers_open_now(count: int) -> list[str]:
-    """`count` numbers in one zone whose texting window is open now and for the next ten
-    minutes, for tests that send through the executor at the real time."""
+def zone_open_now() -> str:
+    """A number template (`.format(line)`, a line of up to four digits) in a zone whose texting
+    window is open now and for the next ten minutes, for tests that send through the executor
+    at the real time."""
     now = timezone.now()
     for template in _AROUND_THE_WORLD:
-        sample = template.format(1)
+        sample = template.format(101)
         if all(
             windows.check(sample, at, channel="sms").allowed
             for at in (now, now + timedelta(minutes=10))
         ):
-            return [template.format(n + 1) for n in range(count)]
+            return template
     raise AssertionError("no zone of the list is inside the texting window now")
+
+
+def numbers_open_now(count: int) -> list[str]:
+    """`count` numbers in one zone whose texting window is open now (zone_open_now)."""
+    template = zone_open_now()
+    return [template.format(101 + n) for n in range(count)]
