@@ -22,6 +22,7 @@ from campaigns.events import events_emit
 from campaigns.models import CallAttempt, Campaign
 from campaigns.services import campaign_auto_pause
 from config.bulk import rows_insert, rows_update, sql_in, sql_rows
+from config.deadlocks import deadlock_retried
 from dids.selection import dids_select_for_calls
 from messaging.providers import (
     CallInfo,
@@ -74,7 +75,17 @@ def calls_place(
     counts: Counter[str] = Counter()
     if campaign is None:
         return {}
-    prepared = _prepare(campaign, sorted(set(prospect_ids)), claim, now or timezone.now(), counts)
+    pids, when = sorted(set(prospect_ids)), now or timezone.now()
+
+    def prepare() -> list[Prepared]:
+        tried: Counter[str] = Counter()  # an aborted try's counts are not kept
+        done = _prepare(campaign, pids, claim, when, tried)
+        counts.update(tried)
+        return done
+
+    # Its prospects stay claimed when a try is aborted: a batch that lost a deadlock (with a
+    # call being settled, say) tries again rather than wait for the stale-claim sweep.
+    prepared = deadlock_retried(prepare)
     if prepared:
         # Only the carrier requests run concurrently; every database write stays on this thread.
         answers = get_provider().originate_calls([p.request for p in prepared])

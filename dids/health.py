@@ -172,7 +172,10 @@ def health_events_record(rows: list[dict]) -> None:
     """Write health events (dicts of DidHealthEvent fields, with did_id, organization_id and
     attempt_id; one per attempt, a second for the same attempt is ignored) and have their
     caller IDs' scores moved once the transaction commits."""
-    rows = [row for row in rows if row.get("did_id")]
+    # In caller-ID order: each row's foreign-key check locks its caller ID (FOR KEY SHARE), and
+    # a batch choosing caller IDs for its calls (dids.selection) locks them in that order too;
+    # crossed orders deadlock.
+    rows = sorted((row for row in rows if row.get("did_id")), key=lambda row: row["did_id"])
     if not rows:
         return
     rows_insert(DidHealthEvent, rows, ignore_conflicts=True)

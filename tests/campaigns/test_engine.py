@@ -1,9 +1,11 @@
 """The voice engine against PostgreSQL and the simulated carrier: the tick's claims, the
 attempt's last checks, outcomes, retries and rotation, completion, and the sweeps."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 
 from campaigns.attempts import calls_place
 from campaigns.models import CallAttempt, Campaign
@@ -278,3 +280,47 @@ def test_a_call_whose_answer_was_lost_is_looked_up_never_dialed_again(dialing, c
     attempt.refresh_from_db()
     assert attempt.status == "in_flight" and attempt.sid
     assert carrier.stats()["calls"]["created"] == 1  # looked up, not dialed again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_aborted_to_break_a_deadlock_places_its_calls_on_the_next_try(dialing, carrier):
+    """Another transaction holds the caller ID (as a call being settled does when it writes the
+    call's health event) and then wants the batch's prospect: PostgreSQL aborts the batch,
+    which waited first. The batch tries again instead of leaving its prospect claimed and
+    uncalled until the stale-claim sweep, minutes later."""
+    import_rows(dialing, "4155550101,,")
+    tick()
+    prospect = Prospect.objects.get()
+    caller_id = dialing.organization.dids.get()
+    outcome = {}
+
+    def batch():
+        try:
+            outcome["counts"] = calls_place(
+                campaign_id=dialing.id, claim=prospect.locked_by, prospect_ids=[prospect.id],
+                now=NOON,
+            )  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - shown by the assertion below
+            outcome["error"] = error
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=batch)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM dids_did WHERE id = %s FOR KEY SHARE", [caller_id.id])
+        worker.start()
+
+        def batch_waits() -> bool:
+            cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            return cur.fetchone()[0] > 0
+
+        eventually(batch_waits, what="the batch waiting for the caller ID")
+        cur.execute("SELECT 1 FROM prospects_prospect WHERE id = %s FOR UPDATE", [prospect.id])
+    worker.join(timeout=30)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["counts"] == {"prepared": 1, "placed": 1}
+    attempt = CallAttempt.objects.get()
+    assert (attempt.prospect_id, attempt.claim, attempt.status) == (
+        prospect.id, prospect.locked_by, "in_flight"
+    )  # fmt: skip
+    assert carrier.stats()["calls"]["created"] == 1
