@@ -79,6 +79,7 @@ class _Outcome:
     """What a batch did, written back in a few statements at its end."""
 
     now: datetime
+    token: str  # the batch's claim: what it writes back goes to texts it still holds
     sent: list = field(default_factory=list)  # (message, info)
     failed: defaultdict = field(default_factory=lambda: defaultdict(list))  # reason -> items
     waiting: list = field(default_factory=list)  # (message, send_at, wait, waiting_since)
@@ -125,7 +126,7 @@ def messages_send(*, campaign_id: int, lane: int | None = None) -> dict[str, int
     now = timezone.now()
     token = secrets.token_hex(8)
     claimed = _claim(campaign_id, settings.SMS_BATCH, token, now)
-    counts = _send_batch(campaign, claimed, now) if claimed else {}
+    counts = _send_batch(campaign, claimed, token, now) if claimed else {}
     counts["claimed"] = len(claimed)
     if lane is not None:
         if len(claimed) >= settings.SMS_BATCH:
@@ -158,14 +159,16 @@ def _claim(campaign_id: int, n: int, token: str, now: datetime) -> list[_Claimed
     return sorted(claimed, key=lambda m: (m.send_at, m.id))
 
 
-def _send_batch(campaign: Campaign, claimed: list[_Claimed], now: datetime) -> dict[str, int]:
+def _send_batch(
+    campaign: Campaign, claimed: list[_Claimed], token: str, now: datetime
+) -> dict[str, int]:
     org = campaign.organization
-    out = _Outcome(now)
+    out = _Outcome(now, token)
     ready = _checked(campaign, org, claimed, out)
     ready = _rated(campaign, ready, out)
     ready = _paid(org, ready, out)
+    ready = _still_held(org, ready, out)
     if ready:
-        Message.objects.filter(id__in=[m.id for m in ready]).update(submitting_at=now)
         _submit(org, ready, out)
     _record(campaign, out)
     counts = {"sent": len(out.sent), "waiting": len(out.waiting)}
@@ -295,6 +298,30 @@ def _paid(org: Organization, ready: list[_Claimed], out: _Outcome) -> list[_Clai
     return paid
 
 
+_SUBMITTING_SQL = """
+UPDATE messaging_message SET submitting_at = %s
+ WHERE id {ids} AND claimed_by = %s AND status = 'sending'
+RETURNING id
+"""
+
+
+def _still_held(org: Organization, ready: list[_Claimed], out: _Outcome) -> list[_Claimed]:
+    """Mark the texts about to go to the carrier (`submitting_at`), those the batch still
+    holds. A batch that stalled for SMS_CLAIM_TIMEOUT_SECONDS had its claim released by the
+    sweep, and another batch may have sent its texts since: they are left to that one, and
+    their credit given back."""
+    if not ready:
+        return ready
+    ids, param = sql_in([m.id for m in ready])
+    held = {pk for (pk,) in sql_rows(_SUBMITTING_SQL.format(ids=ids), [out.now, param, out.token])}
+    lost = [m for m in ready if m.id not in held]
+    if lost:
+        log.warning("%d texts' claim was released while their batch ran: left alone", len(lost))
+        refund = sum(m.segments for m in lost)
+        Organization.objects.filter(pk=org.pk).update(sms_credits=F("sms_credits") + refund)
+    return [m for m in ready if m.id in held]
+
+
 # --- the carrier ----------------------------------------------------------------------------
 
 
@@ -331,7 +358,7 @@ def _submit(org: Organization, ready: list[_Claimed], out: _Outcome) -> None:
 
 
 def _record(campaign: Campaign, out: _Outcome) -> None:
-    now = out.now
+    now, held = out.now, {"claimed_by": out.token}
     with transaction.atomic():
         if out.sent:
             rows_update(
@@ -340,6 +367,7 @@ def _record(campaign: Campaign, out: _Outcome) -> None:
                  "from_number", "segments", "updated_at"],
                 [(m.id, Message.Status.SENT, info.sid, True, info.status, now, m.sender_id,
                   m.from_number, info.num_segments or m.segments, now) for m, info in out.sent],
+                only_if=held,
             )  # fmt: skip
             Prospect.objects.filter(
                 id__in=[m.prospect_id for m, _ in out.sent if m.prospect_id],
@@ -352,6 +380,7 @@ def _record(campaign: Campaign, out: _Outcome) -> None:
                  "submitting_at", "updated_at"],
                 [(m.id, Message.Status.QUEUED, until, why, since, m.tries, "", None, now)
                  for m, until, why, since in out.waiting],
+                only_if=held,
             )  # fmt: skip
         failed_prospects: dict[str, list[int]] = defaultdict(list)
         for reason, items in out.failed.items():
@@ -362,6 +391,7 @@ def _record(campaign: Campaign, out: _Outcome) -> None:
                 [(m.id, Message.Status.FAILED, reason, detail, code,
                   None if reason == Reason.NO_RESPONSE else False, now)
                  for m, detail, code in items],
+                only_if=held,
             )  # fmt: skip
             status = (
                 Prospect.Status.CANCELLED

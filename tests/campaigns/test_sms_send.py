@@ -9,7 +9,9 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from campaigns import sms_send
 from campaigns.events import campaign_stream, events_read
+from campaigns.models import Campaign
 from campaigns.services import campaign_start
 from campaigns.sms_engine import claims_release_stale, reports_reconcile, sms_tick
 from campaigns.sms_send import messages_send
@@ -263,6 +265,26 @@ def test_a_lost_claim_is_queued_again_or_found_at_the_carrier(org, pool, carrier
     assert carrier.stats()["messages"]["by_to"] == {
         n(101): 1, n(102): 1, n(103): 1
     }  # fmt: skip
+
+
+def test_a_batch_that_stalled_past_the_claim_timeout_sends_none_of_its_texts_again(
+    org, pool, carrier, n
+):
+    """A worker claims a batch, then stalls (a long pause) for longer than the claim timeout:
+    the sweep releases the claim and another worker sends the texts. When the first one
+    wakes up it sends none of them a second time, and charges for none."""
+    campaign = started(org, pool, n(101), n(102))
+    now = timezone.now()
+    stalled = sms_send._claim(campaign.id, 10, "stalled", now)
+    assert len(stalled) == 2
+    assert claims_release_stale(now=now + timedelta(minutes=11))["released"] == 2
+    assert send_all(campaign)["sent"] == 2
+    woke = sms_send._send_batch(Campaign.objects.get(pk=campaign.pk), stalled, "stalled", now)
+    assert woke["sent"] == 0
+    assert carrier.stats()["messages"]["by_to"] == {n(101): 1, n(102): 1}
+    org.refresh_from_db()
+    assert org.sms_credits == 10_000 - 2
+    assert {m.status for m in by_to(campaign).values()} == {"sent"}
 
 
 def _lost_while_submitting(message) -> None:
