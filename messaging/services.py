@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.bulk import rows_insert
+from config.deadlocks import deadlock_retried
 from config.redis import get_redis
 from dids.models import Did
 from messaging import keywords
@@ -190,7 +191,31 @@ class _Batch:
 
 
 def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
-    """Apply up to `limit` pending events; returns counts by outcome. Safe to run concurrently."""
+    """Apply up to `limit` pending events; returns counts by outcome. Safe to run concurrently:
+    a batch PostgreSQL aborts to break a deadlock with another writer is applied again."""
+    batch = deadlock_retried(lambda: _inbox_apply(limit))
+    if batch is None:
+        return {}
+    for to, from_number, body in batch.replies:  # never call the carrier under row locks
+        try:
+            get_provider().send_sms(
+                to=to,
+                from_=from_number,
+                body=body,
+                status_callback=webhook_url("twilio-sms-status"),
+            )
+        except ProviderError as exc:
+            log.warning("HELP reply to %s failed: %r", to, exc)
+    counts: dict[str, int] = defaultdict(int)
+    for outcome in batch.outcomes.values():
+        counts[outcome] += 1
+    if batch.deferred:
+        counts["deferred"] = len(batch.deferred)
+    return dict(counts)
+
+
+def _inbox_apply(limit: int) -> "_Batch | None":
+    """One transaction of inbox_apply_batch: the events applied and marked, or None."""
     batch = _Batch(now=timezone.now())
     with transaction.atomic():
         events = list(
@@ -200,7 +225,7 @@ def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
             .select_for_update(skip_locked=True)[:limit]
         )
         if not events:
-            return {}
+            return None
         by_kind: dict[str, list[WebhookEvent]] = defaultdict(list)
         for event in events:
             by_kind[event.kind].append(event)
@@ -218,22 +243,7 @@ def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
             WebhookEvent.objects.filter(id__in=batch.deferred).update(
                 apply_after=now + timedelta(seconds=DEFER_SECONDS)
             )
-    for to, from_number, body in batch.replies:  # never call the carrier under row locks
-        try:
-            get_provider().send_sms(
-                to=to,
-                from_=from_number,
-                body=body,
-                status_callback=webhook_url("twilio-sms-status"),
-            )
-        except ProviderError as exc:
-            log.warning("HELP reply to %s failed: %r", to, exc)
-    counts: dict[str, int] = defaultdict(int)
-    for outcome in batch.outcomes.values():
-        counts[outcome] += 1
-    if batch.deferred:
-        counts["deferred"] = len(batch.deferred)
-    return dict(counts)
+    return batch
 
 
 def _latest_known(events, rank_of, models_, batch: _Batch) -> dict[str, WebhookEvent]:
