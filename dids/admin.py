@@ -7,7 +7,6 @@ from dids.health import DID_SUMS, did_health
 from dids.models import Did, DidHealthEvent, SenderPool
 from dids.selectors import RECENT_CALLS, did_recent_calls_list
 from dids.services import (
-    SMS_MPS_MAX,
     did_number_fields,
     dids_release,
     dids_retire,
@@ -31,12 +30,6 @@ class DidForm(forms.ModelForm):
             "cooldown_until",
             "warming_until",
         )
-
-    def clean_sms_mps(self):
-        value = self.cleaned_data.get("sms_mps")
-        if value is not None and not 0 < value <= SMS_MPS_MAX:
-            raise forms.ValidationError(f"Over 0 and at most {SMS_MPS_MAX}; empty = by type.")
-        return value
 
     def clean(self):
         data = super().clean()

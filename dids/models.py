@@ -1,8 +1,19 @@
 """Caller IDs (DIDs): the numbers calls and texts are sent from."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+SMS_MPS_MAX = 1000  # segments per second a caller ID may be set to send at
+
+
+def validate_sms_mps(value: float) -> None:
+    if not 0 < value <= SMS_MPS_MAX:
+        raise ValidationError(
+            f"Over 0 and at most {SMS_MPS_MAX} segments a second; empty = by number type.",
+            code="sms_mps_range",
+        )
 
 
 class DidQuerySet(models.QuerySet):
@@ -40,8 +51,9 @@ class Did(models.Model):
     sms_mps = models.FloatField(
         null=True,
         blank=True,
-        help_text="Segments per second the carrier sends from it; empty = by number type "
-        "(long code 1, toll-free 3).",
+        validators=[validate_sms_mps],
+        help_text=f"Segments per second the carrier sends from it, over 0 and at most "
+        f"{SMS_MPS_MAX}; empty = by number type (long code 1, toll-free 3).",
     )
     cooldown_until = models.DateTimeField(null=True, blank=True)
     warming_until = models.DateTimeField(null=True, blank=True)
@@ -94,6 +106,10 @@ class Did(models.Model):
             ),
             models.CheckConstraint(
                 name="did_health_range", condition=Q(health_score__gte=0) & Q(health_score__lte=1)
+            ),
+            models.CheckConstraint(
+                name="did_sms_mps_range",
+                condition=Q(sms_mps__isnull=True) | Q(sms_mps__gt=0, sms_mps__lte=SMS_MPS_MAX),
             ),
         ]
 

@@ -13,8 +13,6 @@ from dids.health import cooldowns_end
 from dids.models import Did, SenderPool
 from orgs.api.errors import DomainError
 
-SMS_MPS_MAX = 1000  # segments per second a caller ID may be set to send at
-
 
 class NotCooling(DomainError):
     """Only a cooling caller ID can be released from its cooldown (HTTP 409, naming its state)."""

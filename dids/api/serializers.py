@@ -1,19 +1,12 @@
 from rest_framework import serializers
 
 from dids.models import Did, SenderPool
-from dids.services import SMS_MPS_MAX, did_number_fields
+from dids.services import did_number_fields
 from prospects.phones import normalize_one
 
 
 class DidSerializer(serializers.ModelSerializer):
     phone_number = serializers.CharField(write_only=True, required=False)
-    sms_mps = serializers.FloatField(
-        required=False,
-        allow_null=True,
-        max_value=SMS_MPS_MAX,
-        help_text="Segments per second the carrier sends from it, over 0 and at most "
-        f"{SMS_MPS_MAX}; null = by number type (long code 1, toll-free 3).",
-    )
 
     class Meta:
         model = Did
@@ -47,11 +40,6 @@ class DidSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
-
-    def validate_sms_mps(self, value: float | None) -> float | None:
-        if value is not None and value <= 0:
-            raise serializers.ValidationError("Must be greater than 0 (or null: by number type).")
-        return value
 
     def validate(self, attrs):
         org = self.context["organization"]

@@ -15,7 +15,14 @@ def test_a_number_is_unique_per_org_not_globally(org, other_org):
 
 
 @pytest.mark.parametrize(
-    "changes", [{"state": "lost"}, {"health_score": 1.5}, {"health_score": -0.1}]
+    "changes",
+    [
+        {"state": "lost"},
+        {"health_score": 1.5},
+        {"health_score": -0.1},
+        {"sms_mps": 0},
+        {"sms_mps": 1000.5},
+    ],
 )
 def test_invalid_rows_are_rejected(org, changes):
     did = DidFactory(organization=org)
