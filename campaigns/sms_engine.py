@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from campaigns.events import event_emit
@@ -30,7 +29,7 @@ from campaigns.sms_send import lanes_start
 from messaging.models import Message
 from messaging.providers import MessageInfo, ProviderError, get_provider
 from orgs.api.errors import DomainError
-from orgs.models import Organization
+from orgs.services import credits_return
 from prospects.models import Prospect
 
 log = logging.getLogger(__name__)
@@ -123,9 +122,7 @@ def claims_release_stale(*, now: datetime | None = None) -> dict[str, int]:
                     submitting_at=None, updated_at=now,
                 )  # fmt: skip
                 if moved:  # paid for when it was put to the carrier, which never had it
-                    Organization.objects.filter(pk=message.organization_id).update(
-                        sms_credits=F("sms_credits") + message.segments
-                    )
+                    credits_return(org_id=message.organization_id, segments=message.segments)
                 requeued += moved
     return {"released": released, "found_at_carrier": found, "requeued": requeued}
 

@@ -36,6 +36,7 @@ from messaging.providers import retry_delay as provider_retry_delay
 from messaging.services import provider_error_handle, webhook_url
 from messaging.sms_text import blocked_word_find
 from orgs.models import Organization
+from orgs.services import credits_return
 from prospects.models import Prospect, Suppression
 
 log = logging.getLogger(__name__)
@@ -317,8 +318,7 @@ def _still_held(org: Organization, ready: list[_Claimed], out: _Outcome) -> list
     lost = [m for m in ready if m.id not in held]
     if lost:
         log.warning("%d texts' claim was released while their batch ran: left alone", len(lost))
-        refund = sum(m.segments for m in lost)
-        Organization.objects.filter(pk=org.pk).update(sms_credits=F("sms_credits") + refund)
+        credits_return(org_id=org.pk, segments=sum(m.segments for m in lost))
     return [m for m in ready if m.id in held]
 
 
@@ -350,8 +350,7 @@ def _submit(org: Organization, ready: list[_Claimed], out: _Outcome) -> None:
             out.waiting.append((m, out.now + timedelta(seconds=delay), "", None))
         else:
             out.fail(m, Reason.PROVIDER_ERROR, str(error), error.code)
-    if refund:
-        Organization.objects.filter(pk=org.pk).update(sms_credits=F("sms_credits") + refund)
+    credits_return(org_id=org.pk, segments=refund)
 
 
 # --- writing it down ------------------------------------------------------------------------

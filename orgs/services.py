@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from config.bulk import sql_rows
@@ -103,6 +104,12 @@ def credits_add(*, org: Organization, segments: int) -> int:
     )
     org.sms_credits = balance
     return balance
+
+
+def credits_return(*, org_id: int, segments: int) -> None:
+    """Give back segments taken for texts the carrier never had (one UPDATE, as credits_add)."""
+    if segments:
+        Organization.objects.filter(pk=org_id).update(sms_credits=F("sms_credits") + segments)
 
 
 def blocked_words_clean(words: Iterable[str]) -> list[str]:
