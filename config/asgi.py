@@ -5,9 +5,9 @@ import os
 
 from a2wsgi import WSGIMiddleware
 
-from config.wsgi import application as wsgi_application
+from config.wsgi import django_application
 from messaging.ingress import WebhookIngress  # after config.wsgi: needs the apps loaded
 
 application = WebhookIngress(
-    WSGIMiddleware(wsgi_application, workers=int(os.environ.get("WEB_THREADS", "8")))
+    WSGIMiddleware(django_application, workers=int(os.environ.get("WEB_THREADS", "8")))
 )

@@ -12,15 +12,18 @@ delivery report is a few hundred bytes that needs none of Django's request machi
 blast brings two per text.
 """
 
+import functools
 import hmac
 import logging
 from dataclasses import dataclass
+from http import HTTPStatus
 from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.core import signals
 from django.http import HttpResponse, HttpResponseForbidden
 from django.http.request import split_domain_port, validate_host
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
@@ -165,13 +168,6 @@ ROUTES = {
     "twilio-sms-inbound": WebhookEvent.Kind.SMS_INBOUND,
 }
 _FORM = "application/x-www-form-urlencoded"
-_REASONS = {
-    200: "200 OK",
-    204: "204 No Content",
-    400: "400 Bad Request",
-    403: "403 Forbidden",
-    500: "500 Internal Server Error",
-}
 
 
 class _Form(dict):
@@ -189,14 +185,9 @@ class _Form(dict):
 def door_kind(method: str, path: str, content_type: str, length: str) -> str | None:
     """The webhook a raw request is for, when a door takes it as it is: a form POST of a known
     length within DATA_UPLOAD_MAX_MEMORY_SIZE, under WEBHOOK_URL_MODE=public; else None."""
-    global _paths
     if method != "POST" or settings.WEBHOOK_URL_MODE != "public":
         return None
-    if _paths is None:
-        from django.urls import reverse
-
-        _paths = {reverse(name): kind for name, kind in ROUTES.items()}
-    kind = _paths.get(path)
+    kind = _webhook_paths().get(path)
     if kind is None or content_type.split(";")[0].strip().lower() != _FORM:
         return None
     if not length.isdigit() or int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
@@ -204,7 +195,9 @@ def door_kind(method: str, path: str, content_type: str, length: str) -> str | N
     return kind
 
 
-_paths: dict[str, str] | None = None
+@functools.cache
+def _webhook_paths() -> dict[str, str]:
+    return {reverse(name): kind for name, kind in ROUTES.items()}
 
 
 def door_verify(
@@ -226,7 +219,7 @@ def door_verify(
 
 
 def status_line(status: int) -> str:
-    return _REASONS.get(status, f"{status} Error")
+    return f"{status} {HTTPStatus(status).phrase}"
 
 
 class WebhookIngress:
