@@ -12,19 +12,13 @@ from twilio.request_validator import RequestValidator
 from config.asgi import application
 from messaging.ingress import WebhookIngress
 from messaging.models import WebhookEvent
+from tests.messaging.conftest import BASE, TOKEN
 
-TOKEN = "asgi-auth-token"
-BASE = "https://hooks.example.test"
 STATUS = "/webhooks/twilio/sms/status/"
-pytestmark = pytest.mark.django_db(transaction=True)  # the door writes on its own connection
-
-
-@pytest.fixture(autouse=True)
-def carrier_settings(settings):
-    settings.TWILIO_AUTH_TOKEN = TOKEN
-    settings.PUBLIC_BASE_URL = BASE
-    settings.WEBHOOK_URL_MODE = "public"
-    settings.ALLOWED_HOSTS = ["hooks.example.test"]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # the door writes on its own connection
+    pytest.mark.usefixtures("carrier_settings"),
+]
 
 
 def report(sid: str = "SM1", status: str = "delivered") -> dict:

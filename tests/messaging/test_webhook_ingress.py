@@ -12,18 +12,10 @@ from twilio.request_validator import RequestValidator
 
 from config.wsgi import application
 from messaging.models import WebhookEvent
+from tests.messaging.conftest import BASE, TOKEN
 
-TOKEN = "ingress-auth-token"
-BASE = "https://hooks.example.test"
 STATUS = "/webhooks/twilio/sms/status/"
-
-
-@pytest.fixture(autouse=True)
-def carrier_settings(settings):
-    settings.TWILIO_AUTH_TOKEN = TOKEN
-    settings.PUBLIC_BASE_URL = BASE
-    settings.WEBHOOK_URL_MODE = "public"
-    settings.ALLOWED_HOSTS = ["hooks.example.test", "testserver"]
+pytestmark = pytest.mark.usefixtures("carrier_settings")
 
 
 def sms_status(sid: str = "SM1", status: str = "delivered", **extra) -> dict:

@@ -11,16 +11,9 @@ from messaging.models import CarrierCall, CarrierMessage, WebhookEvent
 from messaging.services import inbox_apply_batch, inbox_reopen_unknown
 from prospects.models import Prospect, Suppression
 from tests.factories import DidFactory, ProspectFactory, ProspectPhoneFactory
+from tests.messaging.conftest import BASE, TOKEN
 
-TOKEN = "test-auth-token"
-BASE = "https://hooks.example.test"
-
-
-@pytest.fixture(autouse=True)
-def carrier_settings(settings):
-    settings.TWILIO_AUTH_TOKEN = TOKEN
-    settings.PUBLIC_BASE_URL = BASE
-    settings.WEBHOOK_URL_MODE = "public"
+pytestmark = pytest.mark.usefixtures("carrier_settings")
 
 
 def post(path: str, params: dict, *, token: str = TOKEN, signature: str | None = None):
