@@ -90,7 +90,6 @@ class Stack:
     """The simulator, the web tier, the workers and the dispatcher for the whole run."""
 
     def __init__(self, args):
-
         from tests.e2e.processes import (
             service_env,
             start_dispatcher,
