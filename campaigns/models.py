@@ -34,7 +34,7 @@ class CampaignQuerySet(models.QuerySet):
         # so lock the campaigns first: an import holding one finishes before its prospects are
         # collected, and an import that starts later finds the campaign gone.
         with transaction.atomic(using=self.db):
-            list(self.model._base_manager.filter(pk__in=self.values("pk")).select_for_update())
+            list(self.model._base_manager.filter(pk__in=self.values("pk")).select_for_update(no_key=False))
             return super().delete()
 
 
@@ -317,7 +317,7 @@ class CallAttempt(models.Model):
                 condition=Q(pool="api"),
             ),
             # Late AMD verdicts: calls settled as a person before their verdict came, recent
-            # first (campaigns.late_verdicts). Few rows: most verdicts come before the end.
+            # first (campaigns.voice.late_verdicts). Few rows: most verdicts come before the end.
             models.Index(
                 fields=["ended_at"],
                 name="attempt_human_no_verdict",

@@ -5,11 +5,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import Coalesce
 
-from campaigns.dispatch import active_calls_by_org
 from campaigns.models import CallAttempt, Campaign
-from messaging.links import campaign_link_stats
-from messaging.models import Message
+from campaigns.voice.dispatch import active_calls_by_org
+from messaging.models import Message, MessageShortLink
 from prospects.models import Prospect
 
 
@@ -39,7 +39,7 @@ class CampaignProgress:
 
 
 def campaign_active_calls_get(*, campaign: Campaign) -> ActiveCalls:
-    """The counts the dispatch tick allocates slots from (campaigns.dispatch)."""
+    """The counts the dispatch tick allocates slots from (campaigns.voice.dispatch)."""
     by_org = active_calls_by_org()
     return ActiveCalls(
         campaign_pool=Prospect.objects.filter(status=Prospect.Status.DIALING).count(),
@@ -97,7 +97,7 @@ class BlastProgress:
     segments: int  # their segments: what the organization paid for
     first_submitted_at: datetime | None
     last_submitted_at: datetime | None
-    clicks: dict[str, int]  # messaging.links.campaign_link_stats
+    clicks: dict[str, int]  # campaign_link_stats
 
 
 def blast_progress_get(*, campaign_id: int) -> BlastProgress:
@@ -133,3 +133,22 @@ def blast_progress_get(*, campaign_id: int) -> BlastProgress:
         last_submitted_at=sent["last"],
         clicks=campaign_link_stats(campaign=campaign),
     )
+
+
+def campaign_link_stats(*, campaign: Campaign) -> dict[str, int]:
+    """A campaign's clicks: `clicks` in all, `links_clicked` (links clicked at least once) and
+    `messages_clicked` (messages with at least one clicked link). One query."""
+    clicked = Q(clicks__gt=0)
+    # Aliases other than the field names: an aggregate called `clicks` would hide the field.
+    stats = MessageShortLink.objects.filter(
+        organization_id=campaign.organization_id, campaign=campaign
+    ).aggregate(
+        total=Coalesce(Sum("clicks"), 0),
+        links=Count("id", filter=clicked),
+        messages=Count("message_id", filter=clicked, distinct=True),
+    )
+    return {
+        "clicks": stats["total"],
+        "links_clicked": stats["links"],
+        "messages_clicked": stats["messages"],
+    }

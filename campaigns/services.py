@@ -3,19 +3,20 @@
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.events import event_emit
+from campaigns.channels import start_handle
 from campaigns.models import Campaign
 from campaigns.validation import validate_variants
+from config.errors import DomainError
+from config.events import event_emit
 from messaging.models import MessageVariant
 from orgs.alerts import alert_emit
-from orgs.api.errors import DomainError
 from prospects.models import Prospect
 
 # --- The campaign state machine --------------------------------------------------------------
 #
 #   created --start--> dialing --pause--> paused --resume--> dialing
 #   created | dialing | paused --cancel--> cancelled
-#   dialing --> completed is the dispatch tick's (campaigns.dispatch), not an operator's.
+#   dialing --> completed is the dispatch tick's (campaigns.voice.dispatch), not an operator's.
 #
 # Each transition is one conditional UPDATE on the current status, so two operators (or an
 # operator and the tick) racing on one campaign cannot both win; the loser gets
@@ -54,14 +55,15 @@ def _campaign_transition(
 def campaign_start(*, campaign: Campaign) -> Campaign:
     """created -> dialing. The pacing bucket starts empty, so the first call waits its turn.
 
-    A blast is validated and its messages written in the same transaction (campaigns.sms_blast):
-    an invalid blast raises BlastInvalid and stays created, with nothing written. A drip is
-    validated the same way and writes nothing: its texts go one a turn (campaigns.sms_drip).
+    The campaign's channel prepares its start in the same transaction (campaigns.channels):
+    an SMS blast is validated and its messages written, and an invalid one raises BlastInvalid
+    and stays created, with nothing written; a drip is validated the same way and writes
+    nothing, its texts go one a turn (campaigns.sms).
     """
     now = timezone.now()
     with transaction.atomic():
         # Lock the row, then check the transition: a blast writes its audience only once.
-        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        Campaign.objects.select_for_update(no_key=True).filter(pk=campaign.pk).first()
         _campaign_transition(
             campaign=campaign,
             action="start",
@@ -72,12 +74,7 @@ def campaign_start(*, campaign: Campaign) -> Campaign:
             pacing_at=now,
             updated_at=now,
         )
-        if campaign.channel == Campaign.Channel.SMS:
-            from campaigns.sms_blast import blast_prepare
-            from campaigns.sms_drip import drip_start
-
-            prepare = drip_start if campaign.sms_mode == Campaign.SmsMode.DRIP else blast_prepare
-            prepare(campaign=Campaign.objects.get(pk=campaign.pk), now=now)
+        start_handle(campaign=Campaign.objects.get(pk=campaign.pk), now=now)
         event_emit("campaign.started", org_id=campaign.organization_id, campaign_id=campaign.pk)
     campaign.refresh_from_db()
     return campaign
@@ -196,7 +193,8 @@ def campaign_variants_set(*, campaign: Campaign, variants: list[dict]) -> list[M
     new names are added and the names left out are deleted."""
     validate_variants(variants)
     with transaction.atomic():
-        rows = MessageVariant.objects.filter(campaign=campaign).select_for_update()
+        # The full lock: the variants left out are deleted below.
+        rows = MessageVariant.objects.filter(campaign=campaign).select_for_update(no_key=False)
         existing = {row.name: row for row in rows}
         kept, added = [], []
         for position, spec in enumerate(variants):

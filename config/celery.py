@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery, signals
+from celery import Celery, Signature
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -42,14 +42,8 @@ app.conf.update(
 app.autodiscover_tasks()
 
 
-@signals.worker_init.connect
-def _warm_up(**_) -> None:
-    """Load in the parent what the first task of every prefork child would otherwise load for
-    itself (URL resolver, number metadata, the carrier SDK's lazily imported modules): the
-    children share it from the fork instead of each paying for it."""
-    from django.apps import apps
-
-    if apps.ready:
-        from campaigns.attempts import attempts_warm_up
-
-        attempts_warm_up()
+def task_signature(name: str, **options) -> Signature:
+    """The task registered as `name` (its stable `name=`), so that a service enqueues work
+    without importing a tasks module. Its `apply_async` routes by that name (TASK_ROUTES) and,
+    in eager mode, runs the task in place."""
+    return app.signature(name, **options)

@@ -45,8 +45,10 @@ INSTALLED_APPS = [
     "orgs",
     "prospects",
     "dids",
-    "campaigns",
     "messaging",
+    "campaigns",
+    "campaigns.voice",  # the voice engine (registers its inbox handler and tasks)
+    "campaigns.sms",  # the SMS engine (registers its start and delivery-report handlers)
 ]
 
 MIDDLEWARE = [
@@ -214,7 +216,7 @@ DID_RAMP_MIN_SHARE = env.float("DID_RAMP_MIN_SHARE", default=0.1)
 DID_DAILY_CALL_CAP = env.int("DID_DAILY_CALL_CAP", default=500)
 DID_HEALTH_TIE_BAND = env.float("DID_HEALTH_TIE_BAND", default=0.05)
 
-# --- Alerts (orgs.alerts) and the SMS error-rate guard (campaigns.sms_guard) ---------------
+# --- Alerts (orgs.alerts) and the SMS error-rate guard (campaigns.sms.guard) ---------------
 # An alert POST waits this long to connect, and for each read of the answer.
 ALERT_TIMEOUT_SECONDS = env.float("ALERT_TIMEOUT_SECONDS", default=5.0)
 # Attempts before an alert is given up (failed); between them an exponential backoff from

@@ -9,7 +9,7 @@ api_v1 = [
     path("", include("campaigns.api.urls")),
     path("", include("prospects.api.urls")),
     path("", include("dids.api.urls")),
-    path("", include("messaging.api.urls")),
+    path("", include("campaigns.sms.api.urls")),
     path("", include("orgs.api.urls")),
 ]
 

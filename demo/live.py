@@ -19,9 +19,9 @@ from rich.panel import Panel
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
-from campaigns.events import campaign_stream, events_read
 from campaigns.models import CallAttempt
 from campaigns.selectors import CampaignProgress, campaign_progress_get
+from config.events import campaign_stream, events_read
 from prospects.models import Prospect
 
 RATE_WINDOW = 5.0  # seconds of history behind "calls per second"

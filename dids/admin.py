@@ -7,8 +7,9 @@ from dids.health import DID_SUMS, did_health
 from dids.models import Did, DidHealthEvent, SenderPool
 from dids.selectors import RECENT_CALLS, did_recent_calls_list
 from dids.services import (
+    NotCooling,
+    did_cooldown_end,
     did_number_fields,
-    dids_release,
     dids_retire,
     sender_pool_dids_invalid,
 )
@@ -98,7 +99,7 @@ class DidAdmin(OrgScopedAdmin):
         "region",
         "state",
         "score",
-        "health_warning",
+        "warning",
         "last_calls",
         "voice_enabled",
         "sms_enabled",
@@ -114,7 +115,7 @@ class DidAdmin(OrgScopedAdmin):
         "health_score",
         "health_components",
         "last_calls",
-        "health_warning",
+        "warning",
         "health_since",
         *DID_SUMS,
         "health_seq",
@@ -145,6 +146,17 @@ class DidAdmin(OrgScopedAdmin):
     def score(self, did: Did) -> str:
         return f"{did.health_score:.2f}"
 
+    @admin.display(description="health warning", ordering="health_warning")
+    def warning(self, did: Did) -> str:
+        """A warning shows as one; a healthy caller ID shows nothing (Django's boolean icons
+        would show a warning as a green tick and a healthy caller ID as a red cross)."""
+        if not did.health_warning:
+            return self.get_empty_value_display()
+        return format_html(
+            '<span class="health-warning" style="color: #ba2121; font-weight: bold">{}</span>',
+            "⚠ warning",
+        )
+
     @admin.display(description=f"last {RECENT_CALLS} calls")
     def last_calls(self, did: Did) -> str:
         events = getattr(did, "recent_calls", None)
@@ -159,8 +171,14 @@ class DidAdmin(OrgScopedAdmin):
 
     @admin.action(description="Release from cooldown", permissions=["change"])
     def release_from_cooldown(self, request, queryset):
-        selected = queryset.count()
-        released = dids_release(dids=queryset)
+        selected = released = 0
+        for did in queryset.order_by("pk"):
+            selected += 1
+            try:
+                did_cooldown_end(did=did)
+                released += 1
+            except NotCooling:
+                pass
         if released == selected:
             self.message_user(
                 request, f"Released {_ids(released)} from cooldown.", messages.SUCCESS

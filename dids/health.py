@@ -36,8 +36,9 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from campaigns.events import events_emit
 from config.bulk import rows_insert, rows_update
+from config.celery import task_signature
+from config.events import events_emit
 from dids.models import Did, DidHealthEvent
 
 SPAM_SIP_CODES = frozenset({603, 607, 608})
@@ -184,9 +185,7 @@ def health_events_record(rows: list[dict]) -> None:
 
 
 def _schedule(did_ids: list[int]) -> None:
-    from dids.tasks import apply_health
-
-    apply_health.apply_async(kwargs={"did_ids": did_ids})
+    task_signature("dids.health.apply").apply_async(kwargs={"did_ids": did_ids})
 
 
 # --- Applying events ---------------------------------------------------------------------------
@@ -200,7 +199,7 @@ def health_apply(did_ids: list[int], *, now: datetime | None = None) -> dict[str
     counts: dict[str, int] = {}
     for did_id in did_ids:
         with transaction.atomic():
-            did = Did.objects.select_for_update().filter(pk=did_id).first()
+            did = Did.objects.select_for_update(no_key=True).filter(pk=did_id).first()
             if did is None:
                 continue
             what = _apply(did, now)
@@ -296,9 +295,3 @@ def cooldowns_end(dids: QuerySet[Did], *, now: datetime | None = None) -> int:
         updated_at=now,
     )
 
-
-def did_release(did: Did, *, now: datetime | None = None) -> Did:
-    """An operator ends a caller ID's cooldown now (it comes back as the lifecycle would)."""
-    cooldowns_end(Did.objects.filter(pk=did.pk), now=now)
-    did.refresh_from_db()
-    return did

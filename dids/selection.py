@@ -56,8 +56,12 @@ def dids_select_for_calls(
     if e164:
         candidates = candidates.filter(e164=e164)
     with transaction.atomic(savepoint=False):  # inside a batch's transaction: no savepoint
-        rows = list(candidates.select_for_update(skip_locked=True).values_list(*_COLUMNS)) or list(
-            candidates.select_for_update().values_list(*_COLUMNS)
+        # The full lock (no_key=False): a caller ID chosen by a batch also holds back the
+        # foreign-key checks of rows written for it (health events) until the batch commits,
+        # which is what the batch's deadlock retry (config.deadlocks) is built against.
+        locked = candidates.select_for_update(skip_locked=True, no_key=False)
+        rows = list(locked.values_list(*_COLUMNS)) or list(
+            candidates.select_for_update(no_key=False).values_list(*_COLUMNS)
         )
         if not rows:
             return None

@@ -8,7 +8,6 @@ from operator import or_
 
 from django.db.models import Count, Q
 
-from campaigns.models import CallAttempt
 from dids.health import did_health
 from dids.models import Did, DidHealthEvent
 
@@ -94,12 +93,14 @@ def did_pool_report_get(*, org, now: datetime) -> PoolReport:
 
 
 def _traffic_shares(*, org, since: datetime, until: datetime) -> list[TrafficShare]:
-    # Through the org's campaigns, so each campaign's calls are one range of
-    # attempt_campaign_created.
+    # The calls are the model whose `did` leads here (campaigns.CallAttempt, reached through
+    # the relation: dids imports no app above it). Through the org's campaigns, so each
+    # campaign's calls are one range of attempt_campaign_created.
+    call_attempt = Did._meta.get_field("attempts").related_model
     rows = (
-        CallAttempt.objects.filter(
+        call_attempt.objects.filter(
             campaign__organization=org,
-            pool=CallAttempt.Pool.CAMPAIGN,
+            pool=call_attempt.Pool.CAMPAIGN,
             created_at__gt=since,
             created_at__lte=until,
             did__isnull=False,

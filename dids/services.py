@@ -9,9 +9,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
+from config.errors import DomainError
 from dids.health import cooldowns_end
 from dids.models import Did, SenderPool
-from orgs.api.errors import DomainError
 
 
 class NotCooling(DomainError):
@@ -38,9 +38,11 @@ def did_number_fields(e164: str) -> dict:
 
 
 def did_cooldown_end(*, did: Did, now: datetime | None = None) -> Did:
-    """An operator ends a cooling caller ID's cooldown now (dids.health.cooldowns_end), or
-    NotCooling naming the state it is in. The release is one conditional UPDATE, so neither
-    the lifecycle nor a health update can slip in between the check and the change."""
+    """An operator ends a cooling caller ID's cooldown now: it comes back on a ramp, as the
+    lifecycle brings it back (dids.health.cooldowns_end); NotCooling names the state it is in
+    otherwise. The release is one conditional UPDATE, so neither the lifecycle nor a health
+    update can slip in between the check and the change. The API and the admin both end a
+    cooldown through here."""
     if not cooldowns_end(Did.objects.filter(pk=did.pk), now=now):
         state = Did.objects.filter(pk=did.pk).values_list("state", flat=True).first()
         if state is None:
@@ -48,11 +50,6 @@ def did_cooldown_end(*, did: Did, now: datetime | None = None) -> Did:
         raise NotCooling(state)
     did.refresh_from_db()
     return did
-
-
-def dids_release(*, dids: QuerySet[Did], now: datetime | None = None) -> int:
-    """End the cooldown now of those of `dids` that are cooling; returns how many were."""
-    return cooldowns_end(dids, now=now)
 
 
 def dids_retire(*, dids: QuerySet[Did], now: datetime | None = None) -> int:

@@ -9,19 +9,15 @@ import re
 import secrets
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum, Value
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from messaging.models import LinkClick, MessageShortLink
-
-if TYPE_CHECKING:
-    from campaigns.models import Campaign
 
 URL_MAX_LENGTH = MessageShortLink._meta.get_field("url").max_length
 USER_AGENT_MAX_LENGTH = LinkClick._meta.get_field("user_agent").max_length
@@ -153,22 +149,3 @@ def link_click(*, code: str, user_agent: str, now: datetime | None = None) -> st
             link_id=link_id, clicked_at=now, user_agent=user_agent[:USER_AGENT_MAX_LENGTH]
         )
     return url
-
-
-def campaign_link_stats(*, campaign: "Campaign") -> dict[str, int]:
-    """A campaign's clicks: `clicks` in all, `links_clicked` (links clicked at least once) and
-    `messages_clicked` (messages with at least one clicked link). One query."""
-    clicked = Q(clicks__gt=0)
-    # Aliases other than the field names: an aggregate called `clicks` would hide the field.
-    stats = MessageShortLink.objects.filter(
-        organization_id=campaign.organization_id, campaign=campaign
-    ).aggregate(
-        total=Coalesce(Sum("clicks"), 0),
-        links=Count("id", filter=clicked),
-        messages=Count("message_id", filter=clicked, distinct=True),
-    )
-    return {
-        "clicks": stats["total"],
-        "links_clicked": stats["links"],
-        "messages_clicked": stats["messages"],
-    }

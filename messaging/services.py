@@ -14,10 +14,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.bulk import rows_insert
+from config.celery import task_signature
 from config.deadlocks import deadlock_retried
 from config.redis import get_redis
 from dids.models import Did
 from messaging import keywords
+from messaging.handlers import calls_applied_handle, text_reports_handle
 from messaging.models import (
     CALL_STATUS_RANK,
     MESSAGE_STATUS_RANK,
@@ -27,7 +29,7 @@ from messaging.models import (
     Message,
     WebhookEvent,
 )
-from messaging.providers import CallInfo, MessageInfo, ProviderError, get_provider
+from messaging.providers import CallInfo, ProviderError, get_provider
 from prospects.models import Suppression
 from prospects.services import (
     prospects_mark_replied,
@@ -91,23 +93,6 @@ def carrier_calls_record(calls: list[tuple[int, CallInfo, str, str]]) -> None:
     )
 
 
-def carrier_message_record(
-    *, org, message: MessageInfo, to: str, from_number: str
-) -> CarrierMessage:
-    row, _ = CarrierMessage.objects.get_or_create(
-        sid=message.sid,
-        defaults={
-            "organization": org,
-            "to": to,
-            "from_number": from_number,
-            "status": message.status,
-            "num_segments": message.num_segments,
-            "status_rank": MESSAGE_STATUS_RANK.get(message.status, 1),
-        },
-    )
-    return row
-
-
 def provider_error_handle(*, org, to: str, error: ProviderError) -> None:
     """What a refusal means beyond the attempt: an opted-out recipient joins the list."""
     if error.opted_out:
@@ -163,15 +148,13 @@ def inbox_schedule_apply(*, on_commit: bool = True) -> None:
         return
     _last_scheduled = now
     if get_redis().set(_SCHEDULED_KEY, "1", nx=True, px=INBOX_DEBOUNCE_MS):
-        from messaging.tasks import apply_inbox
-
-        def enqueue():
-            apply_inbox.apply_async(countdown=INBOX_DEBOUNCE_MS / 1000)
-
+        apply_inbox = task_signature(
+            "messaging.webhooks.apply_inbox", countdown=INBOX_DEBOUNCE_MS / 1000
+        )
         if on_commit:
-            transaction.on_commit(enqueue)
+            transaction.on_commit(apply_inbox.apply_async)
         else:
-            enqueue()
+            apply_inbox.apply_async()
 
 
 @dataclass
@@ -180,6 +163,7 @@ class _Batch:
     outcomes: dict[int, str] = field(default_factory=dict)
     deferred: list[int] = field(default_factory=list)
     replies: list[tuple[str, str, str]] = field(default_factory=list)  # (to, from, body)
+    calls: list[str] = field(default_factory=list)  # sids of the calls whose events applied
 
     def unknown(self, event: WebhookEvent) -> None:
         """An event whose sid has no row: wait a little for the row, then count it."""
@@ -196,6 +180,7 @@ def inbox_apply_batch(*, limit: int = INBOX_BATCH) -> dict[str, int]:
     batch = deadlock_retried(lambda: _inbox_apply(limit))
     if batch is None:
         return {}
+    calls_applied_handle(sids=batch.calls)  # committed: the voice engine settles them
     for to, from_number, body in batch.replies:  # never call the carrier under row locks
         try:
             get_provider().send_sms(
@@ -222,7 +207,7 @@ def _inbox_apply(limit: int) -> "_Batch | None":
             WebhookEvent.objects.filter(processed_at__isnull=True)
             .filter(Q(apply_after__isnull=True) | Q(apply_after__lte=batch.now))
             .order_by("id")
-            .select_for_update(skip_locked=True)[:limit]
+            .select_for_update(skip_locked=True, no_key=True)[:limit]
         )
         if not events:
             return None
@@ -288,6 +273,8 @@ def _apply_call_status(events: list[WebhookEvent], batch: _Batch) -> None:
             .update(updated_at=timezone.now(), **fields)
         )
         batch.outcomes[event.id] = Outcome.APPLIED if moved else Outcome.STALE
+        if moved:
+            batch.calls.append(sid)
 
 
 def _apply_amd(events: list[WebhookEvent], batch: _Batch) -> None:
@@ -304,6 +291,8 @@ def _apply_amd(events: list[WebhookEvent], batch: _Batch) -> None:
             updated_at=timezone.now(),
         )
         batch.outcomes[event.id] = Outcome.APPLIED if moved else Outcome.STALE
+        if moved:
+            batch.calls.append(event.sid)
 
 
 def _apply_message_status(events: list[WebhookEvent], batch: _Batch) -> None:
@@ -314,7 +303,12 @@ def _apply_message_status(events: list[WebhookEvent], batch: _Batch) -> None:
         return (MESSAGE_STATUS_RANK.get(status_of(e), 0), 0)
 
     latest = _latest_known(events, rank_of, [CarrierMessage, Message], batch)
-    campaign_texts = _apply_campaign_texts(latest, status_of, batch)
+    # Delivery reports for the engines' texts (messaging.Message) go to the engine that sent
+    # them; what is left are the carrier's records of texts no engine sent.
+    campaign_texts = text_reports_handle(
+        {sid: (status_of(e), _int(e.payload.get("ErrorCode")), e.id) for sid, e in latest.items()},
+        batch.outcomes,
+    )
     for sid, event in latest.items():
         if sid in campaign_texts:
             continue
@@ -326,18 +320,6 @@ def _apply_message_status(events: list[WebhookEvent], batch: _Batch) -> None:
             updated_at=timezone.now(), **fields
         )
         batch.outcomes[event.id] = Outcome.APPLIED if moved else Outcome.STALE
-
-
-def _apply_campaign_texts(latest: dict[str, WebhookEvent], status_of, batch: _Batch) -> set[str]:
-    """Delivery reports for campaign texts (messaging.Message), a few statements per batch:
-    delivered / undelivered are final and never regress; an earlier status only notes the
-    carrier's progress. Returns the sids that are campaign texts."""
-    from campaigns.sms_delivery import texts_report
-
-    return texts_report(
-        {sid: (status_of(e), _int(e.payload.get("ErrorCode")), e.id) for sid, e in latest.items()},
-        batch.outcomes,
-    )
 
 
 def _apply_inbound(events: list[WebhookEvent], batch: _Batch) -> None:

@@ -139,18 +139,6 @@ def template_placeholders(template: str) -> list[Placeholder]:
     return list(dict.fromkeys(part for part in parts if isinstance(part, Placeholder)))
 
 
-def template_missing(template: str, values: Mapping[str, str]) -> list[str]:
-    """Names whose placeholders would raise MissingValue with `values`, each once, in order."""
-    missing = [
-        part.name
-        for part in _template_parse(template)
-        if isinstance(part, Placeholder)
-        and part.default is None
-        and _value(values, part.name) is None
-    ]
-    return list(dict.fromkeys(missing))
-
-
 def template_render(template: str, values: Mapping[str, str]) -> str:
     """The template filled in from `values` (a missing, None or blank value takes the default).
 

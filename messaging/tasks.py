@@ -10,7 +10,8 @@ MAX_BATCHES_PER_RUN = 20
 )
 def apply_inbox() -> dict:
     """Apply pending webhook events in batches; re-enqueue when more remain after the cap, and
-    look again later when some wait for their call's or message's row."""
+    look again later when some wait for their call's or message's row. The engines' handlers
+    take what each batch applied (messaging.handlers)."""
     totals: dict[str, int] = {}
     for _ in range(MAX_BATCHES_PER_RUN):
         counts = inbox_apply_batch()
@@ -22,9 +23,4 @@ def apply_inbox() -> dict:
         apply_inbox.apply_async()
     if totals.get("deferred"):
         apply_inbox.apply_async(countdown=DEFER_SECONDS)
-    if totals.get("applied"):
-        from campaigns.tasks import drop_voicemails, settle
-
-        drop_voicemails.apply_async()  # machines whose greeting just ended get the message
-        settle.apply_async()  # the calls that just finished become outcomes
     return totals

@@ -35,6 +35,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from config.celery import task_signature
 from orgs.models import AlertDelivery, Organization, _new_alert_secret
 
 log = logging.getLogger(__name__)
@@ -228,7 +229,7 @@ def _enqueue(alert_ids: list[int], *, countdown: float | None = None) -> None:
     that is down loses nothing: the rows stay pending and the sweep enqueues them later."""
     if not alert_ids:
         return
-    from orgs.tasks import deliver_alert
+    deliver_alert = task_signature("orgs.alerts.deliver")
 
     def send() -> None:
         with deliver_alert.app.producer_or_acquire() as producer:

@@ -21,14 +21,14 @@ class OrganizationQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
     def delete(self):
-        # Lock the orgs' campaigns first, for the reason CampaignQuerySet.delete gives.
-        from campaigns.models import Campaign
-
+        # Lock the orgs' campaigns first, for the reason CampaignQuerySet.delete gives. The
+        # model is the one the reverse relation `campaigns` leads to: orgs imports no app above.
+        campaign = self.model._meta.get_field("campaigns").related_model
         with transaction.atomic(using=self.db):
             list(
-                Campaign._base_manager.using(self.db)
+                campaign._base_manager.using(self.db)
                 .filter(organization__in=self.values("pk"))
-                .select_for_update()
+                .select_for_update(no_key=False)  # before a delete: the full lock
             )
             return super().delete()
 

@@ -2,7 +2,7 @@
 
 import hmac
 
-from orgs.models import ApiKey, Organization
+from orgs.models import ApiKey
 from orgs.services import hash_api_key
 
 
@@ -15,9 +15,3 @@ def api_key_get_by_raw(*, raw_key: str) -> ApiKey | None:
     if key is None or not hmac.compare_digest(key.hashed_key, hash_api_key(raw_key)):
         return None
     return key
-
-
-def organizations_for_user(user) -> "list[Organization]":
-    if user.is_superuser:
-        return list(Organization.objects.all())
-    return list(Organization.objects.filter(memberships__user=user))

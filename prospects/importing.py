@@ -20,7 +20,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.models import Campaign
 from prospects import windows
 from prospects.copying import prospect_writer
 from prospects.models import Prospect, ProspectPhone, Suppression
@@ -189,14 +188,16 @@ class _Columns:
         ]
 
 
-def prospects_import(*, campaign: Campaign, fileobj, progress: Progress | None = None) -> dict:
-    """Import a prospects CSV into a campaign; returns the counts and the first errors."""
+def prospects_import(*, campaign, fileobj, progress: Progress | None = None) -> dict:
+    """Import a prospects CSV into a campaign (a campaigns.Campaign); returns the counts and the
+    first errors."""
     header, rows = _open_csv(fileobj, progress)
     lookup = PhoneNormalizer(campaign.organization.default_region).lookup
     result = ImportResult()
     with transaction.atomic():
         # Imports into one campaign are serialised, so dedupe against what is there is exact.
-        if not Campaign.objects.select_for_update().filter(pk=campaign.pk).exists():
+        locked = type(campaign).objects.select_for_update(no_key=True).filter(pk=campaign.pk)
+        if not locked.exists():
             raise ImportFileError("The campaign was deleted.")
         seen = set(ProspectPhone.objects.filter(campaign=campaign).values_list("e164", flat=True))
         suppressed = set(

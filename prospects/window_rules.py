@@ -10,7 +10,7 @@ re-derives it so a phonenumbers upgrade that moves an area code fails the suite.
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import holidays
@@ -386,12 +386,3 @@ def derive_npa_states(
         if state is not None:
             found.setdefault(key[1:4], set()).add(state)
     return {npa: tuple(sorted(states)) for npa, states in sorted(found.items())}
-
-
-def npa_table(by_npa: Mapping[str, Iterable[str]]) -> dict[str, str]:
-    """An area code -> states mapping in this module's by-state layout (to regenerate it)."""
-    by_state: dict[str, list[str]] = {}
-    for npa, states in sorted(by_npa.items()):
-        for state in states:
-            by_state.setdefault(state, []).append(npa)
-    return {state: " ".join(npas) for state, npas in sorted(by_state.items())}

@@ -234,12 +234,6 @@ def possible_zones(e164: str, explicit_tz: str = "") -> tuple[str, ...]:
     return () if number is None else _combine(number, explicit_tz)
 
 
-def area_code_states(e164: str) -> tuple[str, ...]:
-    """The US states of a US geographic number's area code; () otherwise."""
-    number = _number(e164)
-    return () if number is None else number.states
-
-
 # --- Rules: what is allowed on a local date -------------------------------------------------
 
 

@@ -4,7 +4,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from campaigns.tasks import release_stale_claims
+from campaigns.voice.tasks import release_stale_claims
 from config.celery import QUEUES, app
 
 

@@ -1,15 +1,9 @@
 import django_filters
 
 from campaigns.models import CallAttempt, Campaign
+from orgs.api.filters import caller_org_rows
 
-
-def caller_campaigns(request):
-    """Only the caller's campaigns are valid choices: another org's id is "not a valid choice",
-    exactly like an id that does not exist."""
-    auth = getattr(request, "auth", None)
-    if auth is None:
-        return Campaign.objects.none()
-    return Campaign.objects.filter(organization=auth.organization)
+caller_campaigns = caller_org_rows(Campaign)
 
 
 class CampaignFilter(django_filters.FilterSet):

@@ -155,18 +155,6 @@ class ConcurrencySettingsSerializer(serializers.Serializer):
     )
 
 
-class ImportResultSerializer(serializers.Serializer):
-    imported = serializers.IntegerField()
-    suppressed = serializers.IntegerField(required=False)
-    duplicates = serializers.IntegerField()
-    error_count = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField())
-
-
-class ImportFileSerializer(serializers.Serializer):
-    file = serializers.FileField()
-
-
 class _BlankAsNull:
     """Shows an empty value as null: "not known (yet)"."""
 

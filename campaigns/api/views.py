@@ -18,12 +18,9 @@ from campaigns.api.serializers import (
     CallSerializer,
     CampaignSerializer,
     ConcurrencySettingsSerializer,
-    ImportFileSerializer,
-    ImportResultSerializer,
     SmsStatsSerializer,
     TransitionErrorSerializer,
 )
-from campaigns.calls import CallNotPlaced, call_place
 from campaigns.models import CallAttempt, Campaign
 from campaigns.selectors import blast_progress_get
 from campaigns.services import (
@@ -34,10 +31,12 @@ from campaigns.services import (
     campaign_start,
     campaign_variants_set,
 )
+from campaigns.voice.calls import CallNotPlaced, call_place
 from orgs.api.base import ApiKeyRateThrottle, TenantModelViewSet, TenantViewSet
 from orgs.api.pagination import CreatedCursorPagination
 from orgs.models import Scope
 from orgs.services import org_set_concurrency_limit
+from prospects.api.serializers import ImportFileSerializer, ImportResultSerializer
 from prospects.importing import ImportFileError, prospects_import
 
 _TRANSITION_SCHEMA = {

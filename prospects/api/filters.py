@@ -1,11 +1,14 @@
 import django_filters
 
-from campaigns.api.filters import caller_campaigns
+from orgs.api.filters import caller_org_rows
 from prospects.models import Prospect, Suppression
 
 
 class ProspectFilter(django_filters.FilterSet):
-    campaign = django_filters.ModelChoiceFilter(queryset=caller_campaigns)
+    # The caller's campaigns (the model the relation leads to: prospects imports no app above).
+    campaign = django_filters.ModelChoiceFilter(
+        queryset=caller_org_rows(Prospect._meta.get_field("campaign").related_model)
+    )
 
     class Meta:
         model = Prospect

@@ -59,3 +59,15 @@ class SuppressionSerializer(serializers.ModelSerializer):
         elif self.instance is None:
             raise serializers.ValidationError({"phone_number": ["This field is required."]})
         return attrs
+
+
+class ImportResultSerializer(serializers.Serializer):
+    imported = serializers.IntegerField()
+    suppressed = serializers.IntegerField(required=False)
+    duplicates = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+
+
+class ImportFileSerializer(serializers.Serializer):
+    file = serializers.FileField()

@@ -5,12 +5,16 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from campaigns.api.serializers import ImportFileSerializer, ImportResultSerializer
 from orgs.api.base import TenantModelViewSet, TenantViewSet
 from orgs.api.pagination import CreatedCursorPagination
 from orgs.models import Scope
 from prospects.api.filters import ProspectFilter, SuppressionFilter
-from prospects.api.serializers import ProspectSerializer, SuppressionSerializer
+from prospects.api.serializers import (
+    ImportFileSerializer,
+    ImportResultSerializer,
+    ProspectSerializer,
+    SuppressionSerializer,
+)
 from prospects.importing import ImportFileError, suppressions_import
 from prospects.models import Prospect, ProspectPhone, Suppression
 

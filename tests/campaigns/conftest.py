@@ -9,18 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from campaigns.attempts import calls_place
-from campaigns.dispatch import dispatch_tick
-from campaigns.events import campaign_stream, org_stream
-from campaigns.late_verdicts import attempts_correct_late_verdicts
 from campaigns.models import CallAttempt, Campaign
-from campaigns.outcomes import attempts_settle
-from campaigns.voicemail import voicemail_drops
+from campaigns.voice.attempts import calls_place
+from campaigns.voice.dispatch import dispatch_tick
+from campaigns.voice.late_verdicts import attempts_correct_late_verdicts
+from campaigns.voice.outcomes import attempts_settle
+from campaigns.voice.voicemail import voicemail_drops
+from carrier_simulator import SimulatorServer
 from config.celery import app as celery_app
+from config.events import campaign_stream, org_stream
 from config.redis import get_redis
 from messaging.providers import get_provider
 from messaging.services import inbox_apply_batch
-from messaging.simulator import SimulatorServer
 from prospects.importing import prospects_import
 from prospects.models import Prospect
 from tests.carrier import sim_scenario

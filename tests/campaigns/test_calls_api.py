@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
-from campaigns.events import events_read, org_stream
 from campaigns.models import CallAttempt
-from campaigns.outcomes import attempts_settle
+from campaigns.voice.outcomes import attempts_settle
+from config.events import events_read, org_stream
 from config.redis import get_redis
 from dids.models import Did
 from messaging.models import CarrierCall

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from campaigns.events import campaign_stream, events_read, org_stream
 from campaigns.models import CallAttempt, Campaign
+from config.events import campaign_stream, events_read, org_stream
 from orgs.models import AlertDelivery, Organization
 from prospects.models import Prospect, Suppression
 from tests.campaigns.conftest import NOON, dial, import_due, place, settled, tick, work_until

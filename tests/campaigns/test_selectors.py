@@ -7,7 +7,7 @@ from django.utils import timezone
 from campaigns.models import CallAttempt
 from campaigns.selectors import blast_progress_get, campaign_progress_get
 from messaging.models import Message, MessageShortLink
-from tests.campaigns.sms import blast, sender_pool
+from tests.campaigns.sms.helpers import blast, sender_pool
 from tests.factories import CampaignFactory, ProspectFactory, make_prospect
 
 

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 
-from campaigns.events import campaign_stream, events_read
 from campaigns.models import Campaign
+from config.events import campaign_stream, events_read
 from orgs.models import Membership, Scope
 from prospects.models import Prospect
 from tests.campaigns.conftest import VALID_TRANSITIONS, put_in

@@ -7,7 +7,6 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.events import campaign_stream, events_read, org_stream
 from campaigns.models import Campaign
 from campaigns.services import (
     InvalidTransition,
@@ -16,6 +15,7 @@ from campaigns.services import (
     campaign_resume,
     campaign_start,
 )
+from config.events import campaign_stream, events_read, org_stream
 from prospects.models import Prospect
 from tests.campaigns.conftest import VALID_TRANSITIONS, put_in
 from tests.factories import make_prospect

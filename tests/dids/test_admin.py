@@ -96,9 +96,23 @@ def test_state_score_and_warning_are_columns(admin_client, org):
     response = admin_client.get(CHANGELIST)
 
     content = response.content.decode()
-    for column in ("column-state", "column-score", "column-health_warning", "column-last_calls"):
+    for column in ("column-state", "column-score", "column-warning", "column-last_calls"):
         assert column in content
     assert ">0.63<" in content and ">cooling<" in content.lower()
+
+
+def test_a_health_warning_shows_as_a_warning_and_a_healthy_caller_id_shows_none(
+    admin_client, org
+):
+    DidFactory(organization=org, e164="+14155550101", health_warning=True)
+    DidFactory(organization=org, e164="+14155550102", health_warning=False)
+
+    content = admin_client.get(CHANGELIST).content.decode()
+
+    cell = r'<th class="field-e164">.*?(\d{4})</a>.*?field-warning">(.*?)</td>'
+    shown = dict(re.findall(cell, content))
+    assert "⚠ warning" in shown["0101"] and "icon-" not in shown["0101"]
+    assert shown["0102"] == "-"  # healthy: nothing to warn of, not a red cross
 
 
 def test_the_changelist_reads_the_pages_calls_in_one_query(admin_client, org):

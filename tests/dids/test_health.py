@@ -5,19 +5,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import TestCase
 
-from campaigns.events import events_read, org_stream
+from config.events import events_read, org_stream
 from config.redis import get_redis
 from dids.health import (
     Window,
     components,
     did_health,
-    did_release,
     dids_lifecycle,
     health_apply,
     health_event_fields,
     score_of,
 )
 from dids.models import Did, DidHealthEvent
+from dids.services import did_cooldown_end
 from tests.factories import DidFactory
 
 NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
@@ -254,5 +254,5 @@ def test_back_from_cooldown_a_good_record_keeps_it_in_rotation(org):
 
 def test_an_operator_ends_a_cooldown(org):
     did = cooled(org)
-    did = did_release(did, now=NOW + timedelta(minutes=10))
+    did = did_cooldown_end(did=did, now=NOW + timedelta(minutes=10))
     assert did.state == "active" and did.ramp_calls == 0 and did.health_calls == 0

@@ -7,7 +7,7 @@ import requests
 
 from messaging.models import CarrierCall, CarrierMessage, WebhookEvent
 from messaging.providers import CallRequest, ProviderError, get_provider
-from messaging.services import carrier_call_record, carrier_message_record, webhook_url
+from messaging.services import carrier_call_record, webhook_url
 from prospects.models import Prospect, Suppression
 from tests.carrier import sim_scenario
 from tests.factories import CampaignFactory, DidFactory, OrganizationFactory, make_prospect
@@ -91,7 +91,9 @@ def test_texts_stop_help_and_replies_go_round_the_loop(carrier, webhook_worker, 
         info = provider.send_sms(
             to=to, from_=DID, body="Hi there", status_callback=webhook_url("twilio-sms-status")
         )
-        sent[to] = carrier_message_record(org=org, message=info, to=to, from_number=DID)
+        sent[to] = CarrierMessage.objects.create(
+            sid=info.sid, organization=org, to=to, from_number=DID, status=info.status
+        )
 
     def final_statuses():
         rows = dict(CarrierMessage.objects.values_list("to", "status"))

@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.selectors import campaign_link_stats
 from messaging.links import (
-    campaign_link_stats,
     link_click,
     link_code_new,
     link_url,

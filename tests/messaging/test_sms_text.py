@@ -12,7 +12,6 @@ from messaging.sms_text import (
     Segments,
     blocked_word_find,
     segments_count,
-    template_missing,
     template_placeholders,
     template_render,
 )
@@ -196,6 +195,19 @@ def test_template_placeholders_in_order_each_once():
         Placeholder("d", "two words"),
     ]
     assert template_placeholders("{{x}} {} {1}") == []
+
+
+def template_missing(template: str, values: dict) -> list[str]:
+    """The names whose placeholders template_render must refuse with `values` (no default, and
+    a missing, None or blank value), each once, in order: the oracle of the tests below."""
+    return list(
+        dict.fromkeys(
+            p.name
+            for p in template_placeholders(template)
+            if p.default is None
+            and (values.get(p.name) is None or not str(values[p.name]).strip())
+        )
+    )
 
 
 @pytest.mark.parametrize(

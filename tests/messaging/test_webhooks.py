@@ -1,8 +1,10 @@
 """Signed webhooks land in the inbox once; the batch processor applies them in lifecycle order."""
 
+import json
 from datetime import timedelta
 
 import pytest
+import redis
 from django.test import Client
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
@@ -248,3 +250,30 @@ def test_inbound_to_a_number_we_do_not_own_is_ignored():
     inbound("STOP", to="+19995550000")
     assert inbox_apply_batch() == {"ignored": 1}
     assert not Suppression.objects.exists()
+
+
+@pytest.fixture
+def dialer_queue(settings):
+    """The names of the tasks waiting in the real broker's `dialer` queue, emptied first."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete("dialer")
+
+    def names() -> list[str]:
+        return [json.loads(m)["headers"]["task"] for m in reversed(client.lrange("dialer", 0, -1))]
+
+    yield names
+    client.delete("dialer")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_a_batch_with_call_events_hands_work_to_the_voice_engine(org, dialer_queue):
+    CarrierCall.objects.create(organization=org, sid="CA1", to="+1", from_number="+1")
+    CarrierMessage.objects.create(organization=org, sid="SM1", to="+1", from_number="+1")
+
+    sms_status("SM1", "delivered")
+    assert inbox_apply_batch() == {"applied": 1}
+    assert dialer_queue() == []  # texts only: nothing for the dialer
+
+    call_status("CA1", "completed", 3, CallDuration="12")
+    assert inbox_apply_batch() == {"applied": 1}
+    assert dialer_queue() == ["campaigns.dialer.drop_voicemails", "campaigns.dialer.settle"]

@@ -93,15 +93,6 @@ def test_possible_zones(phone, explicit, zones):
     assert possible_zones(phone, explicit) == zones
 
 
-def test_the_state_comes_from_the_area_code_for_us_numbers_only():
-    assert windows.area_code_states(PANHANDLE) == ("FL",)
-    assert windows.area_code_states("+12015550100") == ("NJ", "NY")  # one 201 exchange is NY
-    assert windows.area_code_states("+14162220100") == ()  # Toronto: Canada, not a state
-    assert windows.area_code_states("+17872220100") == ()  # Puerto Rico
-    assert windows.area_code_states(TOLL_FREE) == ()
-    assert windows.area_code_states(INVALID) == ()
-
-
 def test_numbers_sharing_a_deciding_prefix_get_the_library_answer_of_each():
     """The per-prefix cache answers exactly what parsing each number would: a spread of +1
     numbers (every area code's first exchange, random digits, the deep prefixes) checked

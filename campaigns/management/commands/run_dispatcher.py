@@ -10,11 +10,10 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from campaigns.dispatch import dispatch_tick
-from campaigns.outcomes import claims_release_stale
-from campaigns.sms_engine import claims_release_stale as sms_claims_release_stale
-from campaigns.sms_engine import sms_tick
-from campaigns.tasks import calls_sweep
+from campaigns.sms.tick import sms_tick, text_claims_release_stale
+from campaigns.voice.dispatch import dispatch_tick
+from campaigns.voice.outcomes import call_claims_release_stale
+from campaigns.voice.sweep import calls_sweep
 from dids.health import dids_lifecycle
 
 
@@ -45,10 +44,10 @@ class Command(BaseCommand):
             if started - last_sweep >= sweep_every:
                 last_sweep = started
                 swept = {
-                    "released": claims_release_stale(),
+                    "released": call_claims_release_stale(),
                     **calls_sweep(),
                     "caller_ids": dids_lifecycle(),
-                    "sms_claims": sms_claims_release_stale(),
+                    "sms_claims": text_claims_release_stale(),
                 }
                 self.stdout.write(f"sweep {swept}")
             self.stdout.flush()

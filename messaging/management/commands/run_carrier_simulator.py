@@ -7,7 +7,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from messaging.simulator import Scenario, ScenarioError, Simulator, serve
+from carrier_simulator import Scenario, ScenarioError, Simulator, serve
 
 
 def parse_account(value: str) -> tuple[str, str]:
