@@ -1,7 +1,7 @@
-"""What the benchmarks share: a database of their own, set up and migrated, and Django."""
+"""What the benchmarks share: a database of their own, set up and migrated, and Django. Their
+processes start through `config.launcher`, as the demo's and the end-to-end tests' do."""
 
 import os
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -43,22 +43,6 @@ def drop_database(name: str) -> None:
     base = urlsplit(os.environ.get("DATABASE_URL") or DEFAULT_URL)
     with psycopg.connect(urlunsplit(base._replace(path="/postgres")), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def free_port() -> int:
-    from tests.e2e.processes import free_port as port
-
-    return port()
-
-
-def start_web(port: int, *, workers: int, threads: int, env: dict) -> subprocess.Popen:
-    """gunicorn serving the project on `port` (`config/gunicorn.py`), once it is up; its log is
-    bench/out/web.log."""
-    from tests.e2e.processes import start_web as start
-
-    log_dir = ROOT / "bench" / "out"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    return start(log_dir, port=port, env=env, workers=workers, threads=threads).popen
 
 
 def cpu_seconds(pids: list[tuple[str, int]]) -> Counter:

@@ -46,13 +46,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from bench.common import (  # noqa: E402
-    ROOT,
-    cpu_seconds,
-    drop_database,
+from bench.common import ROOT, cpu_seconds, drop_database, setup_database  # noqa: E402
+from config.launcher import (  # noqa: E402
     free_port,
-    setup_database,
+    service_env,
+    start_dispatcher,
+    start_simulator,
     start_web,
+    start_worker,
 )
 
 BENCH_DB = "outbound_bench_sms"
@@ -90,15 +91,10 @@ class Stack:
     """The simulator, the web tier, the workers and the dispatcher for the whole run."""
 
     def __init__(self, args):
-        from tests.e2e.processes import (
-            service_env,
-            start_dispatcher,
-            start_simulator,
-            start_worker,
-        )
-
         LOGS.mkdir(parents=True, exist_ok=True)
-        self.simulator, self.carrier = start_simulator(LOGS, account=ACCOUNT, token=TOKEN)
+        self.simulator, self.carrier = start_simulator(
+            LOGS, env=service_env(), account=ACCOUNT, token=TOKEN
+        )
         port = free_port()
         env = service_env(
             TWILIO_ACCOUNT_SID=ACCOUNT,
@@ -109,7 +105,7 @@ class Stack:
             SMS_LANES=str(args.lanes),
             SMS_BATCH=str(args.batch),
         )
-        self.web = start_web(port, workers=2, threads=8, env=env)
+        self.web = start_web(LOGS, port=port, env=env, workers=2, threads=8)
         self.workers = [
             start_worker(LOGS, "sms-worker", queues="sms", env=env, concurrency=args.concurrency),
             start_worker(LOGS, "webhooks-worker", queues="webhooks,default", env=env),
@@ -126,7 +122,7 @@ class Stack:
 
     def pids(self, *, naive: bool = False) -> list[tuple[str, int]]:
         sms, webhooks, baseline = self.workers
-        out = [("carrier simulator", self.simulator.popen.pid), ("web tier", self.web.pid)]
+        out = [("carrier simulator", self.simulator.popen.pid), ("web tier", self.web.popen.pid)]
         out.append(("Celery sms", (baseline if naive else sms).popen.pid))
         out += [("Celery webhooks", webhooks.popen.pid), ("dispatcher", self.dispatcher.popen.pid)]
         return out
@@ -155,8 +151,7 @@ class Stack:
         self.dispatcher.stop()
         for worker in reversed(self.workers):
             worker.stop()
-        self.web.terminate()
-        self.web.wait(timeout=30)
+        self.web.stop(timeout=30)
         self.simulator.stop()
 
 
@@ -310,7 +305,7 @@ def run_blast(stack, campaign, table, *, label: str, report_after: float) -> tup
 def run_naive(stack, campaign, table) -> float:
     """Under the carrier timing the blast had."""
     from bench.naive_sms import QUEUE, send_one
-    from campaigns.sms_blast import blast_prepare
+    from campaigns.sms.blast import blast_prepare
     from messaging.models import Message
 
     blast_prepare(campaign=campaign)  # the same texts; the campaign stays created: no lanes

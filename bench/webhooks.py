@@ -10,20 +10,20 @@ inbox exactly once, then times the batch processor applying them and checks ever
 
 import argparse
 import asyncio
-import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import drop_database, free_port, setup_database, start_web  # noqa: E402
+from bench.common import ROOT, drop_database, setup_database  # noqa: E402
+from config.launcher import Process, free_port, service_env, start_web  # noqa: E402
 
 BENCH_DB = "outbound_bench_webhooks"
 TOKEN = "bench-webhook-token"
 TARGET = 1_500
+LOGS = ROOT / "bench" / "out"
 
 
 def parse_args(argv):
@@ -35,15 +35,13 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def start_gunicorn(port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = dict(
-        os.environ,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        LOG_LEVEL="WARNING",
+def start_gunicorn(port: int, workers: int, threads: int) -> Process:
+    """The web tier on `port`, once its /health/ answers; its log is bench/out/web.log."""
+    env = service_env(
+        TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", LOG_LEVEL="WARNING"
     )
-    return start_web(port, workers=workers, threads=threads, env=env)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    return start_web(LOGS, port=port, env=env, workers=workers, threads=threads)
 
 
 def build_callbacks(port: int, sids: list[str]) -> list[tuple[dict, str]]:
@@ -129,8 +127,7 @@ def main(argv=None) -> int:
         statuses = asyncio.run(post_all(url, callbacks, args.in_flight))
         accept_seconds = time.perf_counter() - started
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop(timeout=30)
     accepted = statuses.get(204, 0)
     stored = WebhookEvent.objects.count()
     started = time.perf_counter()

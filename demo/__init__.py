@@ -2,6 +2,7 @@
 live SMS blast.
 
 `scripts/demo.py` is the entry point; this package holds its parts: the child processes
-(`processes`, `stack`), the carrier scenario and its people (`scenario`), the live displays
-(`live` for the voice campaign and what both share, `blast` for the SMS blast).
+(`stack`, started through `config.launcher`), the carrier scenario and its people
+(`scenario`), the live displays (`live` for the voice campaign and what both share, `blast` for
+the SMS blast).
 """

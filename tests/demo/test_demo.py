@@ -1,30 +1,24 @@
 """`make demo` in its exit mode, run the way a user runs it: a small voice campaign and then a
 small SMS blast on the embedded default (a SQLite file and an embedded Redis, here in a
 temporary directory) go to `completed` through the carrier simulator, a Celery worker, beat and
-the web server, and the summaries' counts agree with each other and with what the carrier
-saw."""
+the web tier on gunicorn, and the summaries' counts agree with each other and with what the
+carrier saw."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from config.launcher import ROOT, free_port
+
 PROSPECTS = 150
 SMS_PROSPECTS = 500  # one of them carries the offer the blocked words catch
 SERVICES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG", "SECRET_KEY")
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _processes_naming(text: str) -> list[str]:
@@ -47,7 +41,7 @@ def demo_run(tmp_path_factory):
     env.update(DEMO_VAR_DIR=str(var), COLUMNS="120")
     argv = [sys.executable, "scripts/demo.py", "--no-serve", f"--prospects={PROSPECTS}"]
     argv += [f"--sms-prospects={SMS_PROSPECTS}"]
-    argv += [f"--port={_free_port()}", "--retry-delay-minutes=0", "--timeout=150"]
+    argv += [f"--port={free_port()}", "--retry-delay-minutes=0", "--timeout=150"]
     done = subprocess.run(
         argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
     )

@@ -8,9 +8,7 @@ import pytest
 import requests
 
 from config.celery import app as celery_app
-from config.redis import get_redis
-from prospects import windows
-from tests.e2e.processes import (
+from config.launcher import (
     Process,
     free_port,
     service_env,
@@ -18,6 +16,8 @@ from tests.e2e.processes import (
     start_web,
     start_worker,
 )
+from config.redis import get_redis
+from prospects import windows
 
 ACCOUNT = "AC" + "e2" * 16
 TOKEN = "e2e-carrier-token"
@@ -66,7 +66,11 @@ def log_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def simulator(django_db_setup, log_dir) -> Iterator[tuple[Process, str]]:
     process, base_url = start_simulator(
-        log_dir, account=ACCOUNT, token=TOKEN, callbacks_in_flight=CALLBACKS_IN_FLIGHT
+        log_dir,
+        env=service_env(),
+        account=ACCOUNT,
+        token=TOKEN,
+        callbacks_in_flight=CALLBACKS_IN_FLIGHT,
     )
     yield process, base_url
     process.stop()

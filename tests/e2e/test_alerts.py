@@ -4,10 +4,10 @@ commits, retried after a failure with its countdown, delivered signed to a real 
 import pytest
 from django.db import transaction
 
+from config.launcher import service_env, start_worker
 from orgs.alerts import alert_emit, alert_signature
 from orgs.models import AlertDelivery
 from tests.e2e.conftest import _purge_broker
-from tests.e2e.processes import service_env, start_worker
 from tests.factories import OrganizationFactory
 from tests.receiver import start_receiver
 from tests.waiting import eventually

@@ -11,15 +11,15 @@ import pytest
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from campaigns.events import events_read, org_stream
 from campaigns.models import CallAttempt, Campaign
 from campaigns.services import campaign_resume, campaign_start
+from config.events import events_read, org_stream
+from config.launcher import start_dispatcher, start_worker
 from dids.models import Did, DidHealthEvent
 from prospects.models import Prospect
 from tests.campaigns.conftest import import_rows
 from tests.carrier import sim_scenario
 from tests.e2e.conftest import callable_block, carrier_env
-from tests.e2e.processes import start_dispatcher, start_worker
 from tests.e2e.test_voice_campaign import _state
 from tests.factories import CampaignFactory, DidFactory, OrganizationFactory
 from tests.waiting import eventually

@@ -15,14 +15,14 @@ from django.db.models import Count, Sum
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_start
+from config.launcher import start_dispatcher, start_worker
 from messaging.models import Message, WebhookEvent
 from orgs.models import Organization
 from prospects.models import Prospect
 from tests.campaigns.conftest import import_rows
-from tests.campaigns.sms import blast, sender_pool
+from tests.campaigns.sms.helpers import blast, sender_pool
 from tests.carrier import sim_scenario
 from tests.e2e.conftest import callable_block, carrier_env
-from tests.e2e.processes import start_dispatcher, start_worker
 from tests.factories import OrganizationFactory, SuppressionFactory
 from tests.waiting import eventually
 

@@ -11,12 +11,12 @@ from django.db.models import Count
 
 from campaigns.models import CallAttempt, Campaign
 from campaigns.services import campaign_start
+from config.launcher import start_dispatcher, start_worker
 from messaging.models import WebhookEvent
 from prospects.models import Prospect
 from tests.campaigns.conftest import import_rows
 from tests.carrier import sim_scenario
 from tests.e2e.conftest import callable_block, carrier_env
-from tests.e2e.processes import start_dispatcher, start_worker
 from tests.factories import CampaignFactory, DidFactory, OrganizationFactory
 from tests.waiting import eventually
 
