@@ -32,8 +32,12 @@ test: install
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
 	  SECRET_KEY=test-secret $(PY) -m pytest $(PYTEST_ARGS)
 
+## ruff, the import contracts of pyproject.toml ([tool.importlinter]), and no import cycle
+## between any two modules (scripts/import_cycles.py).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) scripts/import_cycles.py
 
 bench-import: install
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
