@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/outbound
 export REDIS_URL_TEST    ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test lint bench-import bench-webhooks bench-voice bench-sms install clean
+.PHONY: demo test lint docs docs-build bench-import bench-webhooks bench-voice bench-sms install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -38,6 +38,13 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) scripts/import_cycles.py
+
+## The documentation site on :8001 while you edit docs/ (docs-build: once, --strict).
+docs: install
+	$(VENV)/bin/mkdocs serve -a 127.0.0.1:8001
+
+docs-build: install
+	$(VENV)/bin/mkdocs build --strict --site-dir var/site
 
 bench-import: install
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} REDIS_URL=$${REDIS_URL:-$(REDIS_URL_TEST)} \
