@@ -46,4 +46,6 @@ def task_signature(name: str, **options) -> Signature:
     """The task registered as `name` (its stable `name=`), so that a service enqueues work
     without importing a tasks module. Its `apply_async` routes by that name (TASK_ROUTES) and,
     in eager mode, runs the task in place."""
+    if name not in app.tasks:  # a web or command process loads the apps' tasks modules once
+        app.loader.import_default_modules()
     return app.signature(name, **options)

@@ -5,7 +5,7 @@ import redis
 from django.conf import settings
 
 from campaigns.voice.tasks import release_stale_claims
-from config.celery import QUEUES, app
+from config.celery import QUEUES, app, task_signature
 
 
 @pytest.fixture
@@ -37,3 +37,16 @@ def test_only_json_is_accepted():
     assert app.conf.task_serializer == "json"
     assert list(app.conf.accept_content) == ["json"]
     assert app.conf.task_time_limit and app.conf.task_soft_time_limit
+
+
+@pytest.mark.django_db
+def test_a_task_sent_by_its_name_runs_in_place_in_eager_mode(broker, monkeypatch):
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    result = task_signature("campaigns.dialer.release_stale_claims").apply_async()
+    assert result.get() == {"released": 0}
+    assert {q: broker.llen(q) for q in QUEUES} == dict.fromkeys(QUEUES, 0)  # not sent
+
+
+def test_a_task_sent_by_its_name_goes_to_its_queue(broker):
+    task_signature("campaigns.sms.send").apply_async(kwargs={"campaign_id": 0, "lane": 0})
+    assert broker.llen("sms") == 1
