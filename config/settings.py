@@ -87,6 +87,11 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'demo.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+# A kept connection is checked before a request (or task) reuses it, and replaced when it died
+# meanwhile (a PostgreSQL restart, a failover): the request succeeds instead of a 500.
+DATABASES["default"].setdefault(
+    "CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True)
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The demo's web server, worker, beat and display share the file: in WAL mode readers never
     # wait for the writer, and writers queue for up to `timeout` seconds instead of failing.
