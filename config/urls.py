@@ -32,3 +32,8 @@ urlpatterns = [
         name="swagger-ui",
     ),
 ]
+
+# Under /api/ an unrouted path and a request Django refuses (a body too large) get JSON errors
+# like every other API error.
+handler400 = "orgs.api.errors.bad_request"
+handler404 = "orgs.api.errors.not_found"

@@ -1,7 +1,7 @@
 import django_filters
 
 from campaigns.models import CallAttempt, Campaign
-from orgs.api.filters import caller_org_rows
+from orgs.api.filters import InstantFilter, caller_org_rows
 
 caller_campaigns = caller_org_rows(Campaign)
 
@@ -16,8 +16,8 @@ class CallFilter(django_filters.FilterSet):
     outcome = django_filters.ChoiceFilter(choices=CallAttempt.Outcome.choices[1:])
     to = django_filters.CharFilter(help_text="The number called, in E.164.")
     caller_id = django_filters.CharFilter(field_name="from_number", help_text="In E.164.")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = InstantFilter(field_name="created_at", lookup_expr="gte")
+    created_before = InstantFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = CallAttempt

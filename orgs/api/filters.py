@@ -1,6 +1,30 @@
+from datetime import timedelta
+
 import django_filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from orgs.models import AlertDelivery
+
+MAX_UTC_OFFSET = timedelta(hours=14)  # Kiribati's; PostgreSQL refuses a literal beyond 15:59
+
+
+class _InstantField(IsoDateTimeField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        offset = value.utcoffset() if value is not None else None
+        if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+            raise ValidationError(
+                "Give a UTC offset between -14:00 and +14:00, or Z.", code="offset"
+            )
+        return value
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 instant (`2026-03-01T09:00:00Z`, `...+02:00`); an offset no place uses is a
+    400 naming the field, not a database error."""
+
+    field_class = _InstantField
 
 
 def caller_org_rows(model):
@@ -18,8 +42,8 @@ def caller_org_rows(model):
 
 
 class AlertFilter(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = InstantFilter(field_name="created_at", lookup_expr="gte")
+    created_before = InstantFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AlertDelivery

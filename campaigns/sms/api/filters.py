@@ -2,6 +2,7 @@ import django_filters
 
 from campaigns.api.filters import caller_campaigns
 from messaging.models import Message
+from orgs.api.filters import InstantFilter
 
 
 class DeadLetterFilter(django_filters.FilterSet):
@@ -14,8 +15,8 @@ class DeadLetterFilter(django_filters.FilterSet):
 
 class MessageFilter(DeadLetterFilter):
     to = django_filters.CharFilter(help_text="The number texted, in E.164.")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = InstantFilter(field_name="created_at", lookup_expr="gte")
+    created_before = InstantFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Message
