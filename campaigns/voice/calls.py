@@ -54,21 +54,21 @@ class CallNotPlaced(DomainError):
         extra = {"carrier_code": error.code}
         if error.maybe_done:
             super().__init__(
-                f"The carrier did not answer; the call is looked up later: {error.args[0]}",
+                f"The carrier did not answer; the call is looked up later: {error.public_message}",
                 code="carrier_unconfirmed",
                 status_code=HTTPStatus.BAD_GATEWAY,
                 extra=extra,
             )
         elif error.permanent_for_number or error.opted_out:
             super().__init__(
-                f"The carrier refused to call this number: {error.args[0]}",
+                f"The carrier refused to call this number: {error.public_message}",
                 code="carrier_rejected",
                 status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
                 extra=extra,
             )
         else:
             super().__init__(
-                f"The carrier did not place the call: {error.args[0]}",
+                f"The carrier did not place the call: {error.public_message}",
                 code="carrier_error",
                 status_code=HTTPStatus.BAD_GATEWAY,
                 extra=extra,

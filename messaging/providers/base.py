@@ -84,6 +84,15 @@ class ProviderError(Exception):
         self.retry_after = retry_after
 
     @property
+    def public_message(self) -> str:
+        """What an API client may be told: the carrier's own words when it answered (they
+        are about the request), else what happened, without the transport's details (the
+        carrier's host and port, the account's path)."""
+        if self.http_status is not None:
+            return str(self.args[0])
+        return "no answer came back" if self.maybe_done else "it could not be reached"
+
+    @property
     def transient(self) -> bool:
         return (
             self.code == RATE_LIMITED

@@ -392,6 +392,8 @@ def test_an_unreachable_carrier_is_a_502(api, caller_ids, carrier, body, setting
 
     error = refused(api.post(CALLS, body(), format="json"), 502, "carrier_error")
     assert error["carrier_code"] is None
+    assert error["detail"] == "The carrier did not place the call: it could not be reached"
+    assert str(port) not in str(error) and "Accounts" not in str(error)  # no internals
     assert CallAttempt.objects.get().outcome == "rejected"
 
 
