@@ -1,5 +1,6 @@
 """Settings, read from the environment (django-environ). Wiring only: no logic here."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "axes",
     "orgs",
     "prospects",
     "dids",
@@ -61,7 +63,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: answers a locked-out login attempt (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# The admin's login throttles guessing (django-axes): after ADMIN_LOGIN_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair is refused (429) for
+# ADMIN_LOGIN_COOLOFF_MINUTES, the right password included. API keys are not passwords and
+# are not counted here.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
