@@ -272,7 +272,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "orgs.api.pagination.DefaultPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"api_key": env.str("API_THROTTLE_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env.str("API_THROTTLE_RATE", default="6000/min"),
+        "org": env.str("API_ORG_THROTTLE_RATE", default="20000/min"),
+    },
     "EXCEPTION_HANDLER": "orgs.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }

@@ -32,7 +32,7 @@ from campaigns.services import (
     campaign_variants_set,
 )
 from campaigns.voice.calls import CallNotPlaced, call_place
-from orgs.api.base import ApiKeyRateThrottle, TenantModelViewSet, TenantViewSet
+from orgs.api.base import API_THROTTLES, TenantModelViewSet, TenantViewSet
 from orgs.api.pagination import CreatedCursorPagination
 from orgs.models import Scope
 from orgs.services import org_set_concurrency_limit
@@ -163,7 +163,7 @@ class ConcurrencySettingsView(APIView):
         Scope.CONCURRENCY_MANAGE,
     )
     write_scopes = (Scope.CAMPAIGNS_MANAGE, Scope.CONCURRENCY_MANAGE)
-    throttle_classes = (ApiKeyRateThrottle,)
+    throttle_classes = API_THROTTLES
 
     @extend_schema(operation_id="concurrency_settings_get", responses=ConcurrencySettingsSerializer)
     def get(self, request):

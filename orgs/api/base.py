@@ -13,6 +13,21 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 
 
+class OrgRateThrottle(SimpleRateThrottle):
+    """All the keys of an organization together (API_ORG_THROTTLE_RATE): minting keys does
+    not multiply an org's rate."""
+
+    scope = "org"
+
+    def get_cache_key(self, request, view):
+        if request.auth is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.organization_id}
+
+
+API_THROTTLES = (ApiKeyRateThrottle, OrgRateThrottle)
+
+
 class TenantScopedMixin:
     """Every queryset is filtered to the caller's organization; creates are stamped with it.
 
@@ -21,7 +36,7 @@ class TenantScopedMixin:
 
     read_scopes: tuple[str, ...] = ()
     write_scopes: tuple[str, ...] = ()
-    throttle_classes = (ApiKeyRateThrottle,)
+    throttle_classes = API_THROTTLES
     org_field = "organization"
 
     @property

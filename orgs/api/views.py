@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orgs.alerts import alert_secret_rotate, alert_settings_update
-from orgs.api.base import ApiKeyRateThrottle, TenantViewSet
+from orgs.api.base import API_THROTTLES, TenantViewSet
 from orgs.api.filters import AlertFilter
 from orgs.api.pagination import CreatedCursorPagination
 from orgs.api.serializers import (
@@ -38,7 +38,7 @@ class AlertSettingsView(APIView):
 
     read_scopes = (Scope.ALERTS_READ, Scope.ALERTS_MANAGE)
     write_scopes = (Scope.ALERTS_MANAGE,)
-    throttle_classes = (ApiKeyRateThrottle,)
+    throttle_classes = API_THROTTLES
 
     @extend_schema(operation_id="alerts_settings_get", responses=AlertSettingsSerializer)
     def get(self, request):
@@ -62,7 +62,7 @@ class AlertSecretRotateView(APIView):
     anywhere it can be read back through the API)."""
 
     write_scopes = (Scope.ALERTS_MANAGE,)
-    throttle_classes = (ApiKeyRateThrottle,)
+    throttle_classes = API_THROTTLES
 
     @extend_schema(
         operation_id="alerts_settings_rotate_secret",
@@ -80,7 +80,7 @@ class _OrgSettingView(APIView):
     """One setting of the caller's organization: GET answers `{setting: value}`."""
 
     setting: str
-    throttle_classes = (ApiKeyRateThrottle,)
+    throttle_classes = API_THROTTLES
 
     @property
     def organization(self):
