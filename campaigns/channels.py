@@ -8,6 +8,8 @@ with the campaign row locked; raising rolls the start back (the campaign stays c
 from collections.abc import Callable
 from datetime import datetime
 
+from campaigns.models import Campaign
+
 StartHandler = Callable[..., None]  # (*, campaign: Campaign, now: datetime) -> None
 
 _start_handlers: dict[str, StartHandler] = {}
@@ -17,9 +19,9 @@ def start_handler_register(*, channel: str, handler: StartHandler) -> None:
     _start_handlers[channel] = handler
 
 
-def start_handle(*, campaign, now: datetime) -> None:
-    """The campaign's channel prepares its start (a blast writes its texts); a channel that
-    registered nothing has nothing to prepare."""
+def start_handle(*, campaign: Campaign, now: datetime) -> None:
+    """The campaign's channel prepares its start (a blast writes its texts) from the row as
+    the start just wrote it; a channel that registered nothing has nothing to prepare."""
     handler = _start_handlers.get(campaign.channel)
     if handler is not None:
-        handler(campaign=campaign, now=now)
+        handler(campaign=Campaign.objects.get(pk=campaign.pk), now=now)

@@ -74,7 +74,7 @@ def campaign_start(*, campaign: Campaign) -> Campaign:
             pacing_at=now,
             updated_at=now,
         )
-        start_handle(campaign=Campaign.objects.get(pk=campaign.pk), now=now)
+        start_handle(campaign=campaign, now=now)
         event_emit("campaign.started", org_id=campaign.organization_id, campaign_id=campaign.pk)
     campaign.refresh_from_db()
     return campaign
