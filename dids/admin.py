@@ -3,12 +3,10 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.utils.html import format_html, format_html_join
 
-from dids.health import DID_SUMS, did_health
+from dids.health import DID_SUMS, cooldowns_end, did_health
 from dids.models import Did, DidHealthEvent, SenderPool
 from dids.selectors import RECENT_CALLS, did_recent_calls_list
 from dids.services import (
-    NotCooling,
-    did_cooldown_end,
     did_number_fields,
     dids_retire,
     sender_pool_dids_invalid,
@@ -171,14 +169,8 @@ class DidAdmin(OrgScopedAdmin):
 
     @admin.action(description="Release from cooldown", permissions=["change"])
     def release_from_cooldown(self, request, queryset):
-        selected = released = 0
-        for did in queryset.order_by("pk"):
-            selected += 1
-            try:
-                did_cooldown_end(did=did)
-                released += 1
-            except NotCooling:
-                pass
+        selected = queryset.count()
+        released = cooldowns_end(queryset)  # one conditional UPDATE, as did_cooldown_end's
         if released == selected:
             self.message_user(
                 request, f"Released {_ids(released)} from cooldown.", messages.SUCCESS

@@ -41,8 +41,8 @@ def did_cooldown_end(*, did: Did, now: datetime | None = None) -> Did:
     """An operator ends a cooling caller ID's cooldown now: it comes back on a ramp, as the
     lifecycle brings it back (dids.health.cooldowns_end); NotCooling names the state it is in
     otherwise. The release is one conditional UPDATE, so neither the lifecycle nor a health
-    update can slip in between the check and the change. The API and the admin both end a
-    cooldown through here."""
+    update can slip in between the check and the change. (The admin's action ends the
+    cooldowns of its selection with the same statement.)"""
     if not cooldowns_end(Did.objects.filter(pk=did.pk), now=now):
         state = Did.objects.filter(pk=did.pk).values_list("state", flat=True).first()
         if state is None:
