@@ -5,24 +5,27 @@ from rest_framework.throttling import SimpleRateThrottle
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
+    """Each API key (API_THROTTLE_RATE)."""
+
     scope = "api_key"
+
+    def ident_of(self, key) -> int:
+        return key.pk
 
     def get_cache_key(self, request, view):
         if request.auth is None:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+        return self.cache_format % {"scope": self.scope, "ident": self.ident_of(request.auth)}
 
 
-class OrgRateThrottle(SimpleRateThrottle):
+class OrgRateThrottle(ApiKeyRateThrottle):
     """All the keys of an organization together (API_ORG_THROTTLE_RATE): minting keys does
     not multiply an org's rate."""
 
     scope = "org"
 
-    def get_cache_key(self, request, view):
-        if request.auth is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.organization_id}
+    def ident_of(self, key) -> int:
+        return key.organization_id
 
 
 API_THROTTLES = (ApiKeyRateThrottle, OrgRateThrottle)

@@ -28,21 +28,17 @@ class CreatedCursorPagination(CursorPagination):
         self.page_size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
         self.cursor = self.decode_cursor(request)
-        time = self.ordering[0].lstrip("-")
+        time = self._time_field
         reverse = bool(self.cursor and self.cursor.reverse)
         key = self._key(self.cursor.position) if self.cursor else None
-        if reverse:  # the page before the cursor's row: walk up, then show newest first
-            queryset = queryset.order_by(time, "id")
-            if key:
-                queryset = queryset.filter(
-                    Q(**{f"{time}__gt": key[0]}) | Q(**{time: key[0], "id__gt": key[1]})
-                )
-        else:
-            queryset = queryset.order_by(f"-{time}", "-id")
-            if key:
-                queryset = queryset.filter(
-                    Q(**{f"{time}__lt": key[0]}) | Q(**{time: key[0], "id__lt": key[1]})
-                )
+        # Reverse: the page before the cursor's row, walked up, then shown newest first.
+        past, order = ("gt", (time, "id")) if reverse else ("lt", (f"-{time}", "-id"))
+        queryset = queryset.order_by(*order)
+        if key:
+            at, pk = key
+            queryset = queryset.filter(
+                Q(**{f"{time}__{past}": at}) | Q(**{time: at, f"id__{past}": pk})
+            )
         rows = list(queryset[: self.page_size + 1])
         more = len(rows) > self.page_size
         self.page = rows[: self.page_size]
@@ -63,8 +59,12 @@ class CreatedCursorPagination(CursorPagination):
             return None
         return self.encode_cursor(Cursor(0, True, self._position(self.page[0])))
 
+    @property
+    def _time_field(self) -> str:
+        return self.ordering[0].lstrip("-")
+
     def _position(self, row) -> str:
-        return f"{getattr(row, self.ordering[0].lstrip('-')).isoformat()}|{row.pk}"
+        return f"{getattr(row, self._time_field).isoformat()}|{row.pk}"
 
     def _key(self, position: str | None) -> tuple[datetime, int]:
         try:
